@@ -1,0 +1,121 @@
+//! The `megashop` command. It wires the crates together; decisions live in core.
+
+mod admin;
+mod output;
+mod run;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Megashop: a self-hosted, multi-tenant, multi-region eCommerce backend.
+#[derive(Parser)]
+#[command(name = "megashop", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). `MEGASHOP_*` environment variables override it.
+    #[arg(short, long, global = true, env = "MEGASHOP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags shared by `quickstart` and `serve`.
+#[derive(Args, Clone, Debug, Default)]
+struct ServeArgs {
+    /// Data directory (embedded database, keys). Default: ./megashop-data
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on. Default: 127.0.0.1:8080
+    #[arg(long)]
+    listen: Option<String>,
+    /// Delete all data and start from an empty database (destructive).
+    #[arg(long)]
+    reset: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a demo store on embedded SQLite (first run) and serve it.
+    Quickstart(ServeArgs),
+    /// Serve the API (runs pending migrations first).
+    Serve(ServeArgs),
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Stores (tenants).
+    Tenant {
+        #[command(subcommand)]
+        action: admin::TenantAction,
+    },
+    /// Regions of a store.
+    Region {
+        #[command(subcommand)]
+        action: admin::RegionAction,
+    },
+    /// Staff API tokens.
+    Token {
+        #[command(subcommand)]
+        action: admin::TokenAction,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Demo and benchmark data.
+    Demo {
+        #[command(subcommand)]
+        action: admin::DemoAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back migrations.
+    Down {
+        /// How many to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration and report every invalid value with its key.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => output::report(&e),
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cfg_path = cli.config.as_deref();
+    match cli.command {
+        Command::Quickstart(args) => run::quickstart(cfg_path, args).await,
+        Command::Serve(args) => run::serve(cfg_path, args).await,
+        Command::Migrate { action } => admin::migrate(cfg_path, action).await,
+        Command::Tenant { action } => admin::tenant(cfg_path, action).await,
+        Command::Region { action } => admin::region(cfg_path, action).await,
+        Command::Token { action } => admin::token(cfg_path, action).await,
+        Command::Config { action: ConfigAction::Check } => admin::config_check(cfg_path),
+        Command::Demo { action } => admin::demo(cfg_path, action).await,
+    }
+}

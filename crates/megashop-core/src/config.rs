@@ -1,0 +1,334 @@
+//! Typed configuration: defaults, then a TOML file, then `MEGASHOP_*` environment
+//! variables (`MEGASHOP_DATABASE__URL` sets `database.url`: sections are separated by a
+//! double underscore). [`Config::load`] reports every invalid value with its key.
+
+use crate::error::{Error, FieldError, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself; call only where it is used, never to log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// True when no secret was configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
+    }
+}
+
+/// The whole Megashop configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the embedded database, generated keys and uploads.
+    pub data_dir: PathBuf,
+    /// HTTP server settings.
+    pub server: ServerConfig,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// Token signing settings.
+    pub auth: AuthConfig,
+    /// Optional Redis (shared cache, rate limits).
+    pub redis: RedisConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// In-process caches.
+    pub cache: CacheConfig,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on, `IP:PORT`.
+    pub listen: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// `[database]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`. Empty: SQLite in `data_dir`.
+    pub url: Secret,
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+/// `[auth]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 signing secret (32+ bytes). Empty: generated once into `data_dir/jwt.secret`.
+    pub jwt_secret: Secret,
+    /// Lifetime of staff access tokens, in seconds.
+    pub access_token_ttl_secs: u64,
+}
+
+/// `[redis]`
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`; empty disables Redis.
+    pub url: Secret,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `megashop=debug,sqlx=warn`.
+    pub level: String,
+}
+
+/// `[cache]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// How long a catalogue read may be served from memory, in milliseconds (0 disables).
+    /// Writes through this server invalidate at once; the TTL bounds staleness across nodes.
+    pub catalog_ttl_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("megashop-data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            redis: RedisConfig::default(),
+            log: LogConfig::default(),
+            cache: CacheConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: "127.0.0.1:8080".into(), max_body_bytes: 2 * 1024 * 1024 }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: Secret::default(), max_connections: 16 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { jwt_secret: Secret::default(), access_token_ttl_secs: 3600 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "pretty".into(), level: "info".into() }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { catalog_ttl_ms: 2000 }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← `file` (when given) ← `MEGASHOP_*` env, then validates.
+    /// Every problem is reported at once, each with its dotted key.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(Error::Config(vec![FieldError::new(
+                    "config",
+                    "not_found",
+                    format!("configuration file {} does not exist", path.display()),
+                )]));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(
+            Env::prefixed("MEGASHOP_").filter(|k| k.as_str().contains("__") || k.as_str() == "data_dir").split("__"),
+        );
+        let cfg: Config = fig.extract().map_err(|e| {
+            Error::Config(
+                e.into_iter()
+                    .map(|e| {
+                        let key = if e.path.is_empty() { "config".to_string() } else { e.path.join(".") };
+                        FieldError::new(key, "invalid_value", e.kind.to_string())
+                    })
+                    .collect(),
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks value ranges and formats; lists every problem with its key.
+    pub fn validate(&self) -> Result<()> {
+        let mut errs = vec![];
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            errs.push(FieldError::new(
+                "server.listen",
+                "invalid_address",
+                format!("{:?} is not an IP:PORT address", self.server.listen),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            errs.push(FieldError::new("server.max_body_bytes", "too_small", "must be at least 1024"));
+        }
+        let url = self.database.url.expose();
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            errs.push(FieldError::new(
+                "database.url",
+                "unsupported_database",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if !(1..=1000).contains(&self.database.max_connections) {
+            errs.push(FieldError::new("database.max_connections", "out_of_range", "must be between 1 and 1000"));
+        }
+        if !self.auth.jwt_secret.is_empty() && self.auth.jwt_secret.expose().len() < 32 {
+            errs.push(FieldError::new("auth.jwt_secret", "too_short", "must be at least 32 bytes long"));
+        }
+        if !(60..=86400 * 30).contains(&self.auth.access_token_ttl_secs) {
+            errs.push(FieldError::new(
+                "auth.access_token_ttl_secs",
+                "out_of_range",
+                "must be between 60 and 2592000 seconds",
+            ));
+        }
+        let r = self.redis.url.expose();
+        if !(r.is_empty() || r.starts_with("redis://") || r.starts_with("rediss://")) {
+            errs.push(FieldError::new("redis.url", "invalid_url", "must start with redis:// or rediss://"));
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            errs.push(FieldError::new("log.format", "invalid_value", "must be \"pretty\" or \"json\""));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(errs))
+        }
+    }
+
+    /// The database URL to use: the configured one, or SQLite inside `data_dir`.
+    pub fn database_url(&self) -> String {
+        let url = self.database.url.expose();
+        if url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("megashop.db").display())
+        } else {
+            url.to_string()
+        }
+    }
+
+    /// The listen address (validated by [`Config::validate`]).
+    pub fn listen_addr(&self) -> Result<SocketAddr> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|_| Error::Config(vec![FieldError::new("server.listen", "invalid_address", "not IP:PORT")]))
+    }
+
+    /// The JWT secret: configured, or read from (created once in) `data_dir/jwt.secret`.
+    pub fn jwt_secret(&self) -> Result<Secret> {
+        if !self.auth.jwt_secret.is_empty() {
+            return Ok(self.auth.jwt_secret.clone());
+        }
+        let path = self.data_dir.join("jwt.secret");
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim().len() >= 32 => Ok(Secret::new(s.trim())),
+            _ => {
+                use rand::Rng;
+                let secret: String = rand::thread_rng()
+                    .sample_iter(&rand::distributions::Alphanumeric)
+                    .take(48)
+                    .map(char::from)
+                    .collect();
+                std::fs::create_dir_all(&self.data_dir)
+                    .and_then(|_| write_private(&path, &secret))
+                    .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+                Ok(Secret::new(secret))
+            }
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_value_is_reported_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"nope\"\n[database]\nurl = \"mysql://x\"\nmax_connections = 0\n[log]\nformat = \"xml\"\n",
+        )
+        .unwrap();
+        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
+        let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(keys, ["server.listen", "database.url", "database.max_connections", "log.format"]);
+    }
+
+    #[test]
+    fn type_errors_and_unknown_keys_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, "[database]\nmax_connections = \"many\"\n").unwrap();
+        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
+        assert_eq!(errs[0].field, "database.max_connections");
+        std::fs::write(&path, "[databse]\nurl = \"x\"\n").unwrap();
+        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
+        assert!(errs[0].message.contains("databse"), "{errs:?}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut c = Config::default();
+        c.database.url = Secret::new("postgres://u:hunter2@h/db");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

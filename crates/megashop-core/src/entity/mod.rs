@@ -1,0 +1,18 @@
+//! sea-orm entities, one module per table. The shapes mirror `migrations/`.
+//!
+//! Entities are plain row types: tenant scoping and business rules live in the
+//! services (`tenancy`, `regions`, `catalog`), never here.
+
+pub mod category;
+pub mod external_ref;
+pub mod price;
+pub mod price_type;
+pub mod product;
+pub mod product_attribute;
+pub mod region;
+pub mod region_warehouse;
+pub mod stock;
+pub mod tenant;
+pub mod tenant_domain;
+pub mod variant;
+pub mod warehouse;

@@ -1,0 +1,62 @@
+//! Megashop HTTP server: the axum application, its middleware and handlers.
+//!
+//! Request path: [`error::localize`] (errors in the client's language) →
+//! [`extract::resolve_shop`] (tenant from `Host`, region) → handler → core service.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+use routes::catalog as c;
+pub use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Builds the whole application.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/store", get(c::get_store))
+        .route("/regions", get(c::list_regions).post(c::create_region))
+        .route("/regions/{code}", get(c::get_region).patch(c::update_region).delete(c::delete_region))
+        .route("/categories", get(c::list_categories).post(c::create_category))
+        .route("/categories/{slug}", get(c::get_category).patch(c::update_category).delete(c::delete_category))
+        .route("/products", get(c::list_products).post(c::create_product))
+        .route("/products/{slug}", get(c::get_product).patch(c::update_product).delete(c::delete_product))
+        .route("/products/{slug}/variants", post(c::create_variant))
+        .route("/variants/{sku}", get(c::get_variant).patch(c::update_variant).delete(c::delete_variant))
+        .route("/variants/{sku}/prices/{price_type}", put(c::set_price).delete(c::delete_price))
+        .route("/variants/{sku}/stock/{warehouse}", put(c::set_stock))
+        .route("/price-types", get(c::list_price_types).post(c::create_price_type))
+        .route("/price-types/{code}", patch(c::update_price_type).delete(c::delete_price_type))
+        .route("/warehouses", get(c::list_warehouses).post(c::create_warehouse))
+        .route("/warehouses/{code}", patch(c::update_warehouse).delete(c::delete_warehouse))
+        .route_layer(middleware::from_fn_with_state(state.clone(), extract::resolve_shop));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(routes::docs::openapi))
+        .route("/api/docs", get(routes::docs::docs_page))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
+        .layer(middleware::from_fn(error::localize))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then drains requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,83 @@
+//! The OpenAPI document and a self-contained page that renders it (no CDN: a
+//! self-hosted shop must document itself offline).
+
+use crate::error::{ErrorBody, ErrorInfo};
+use crate::routes::catalog;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use std::sync::OnceLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The Megashop REST API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Megashop API",
+        version = "1",
+        description = "Multi-tenant, multi-region eCommerce API. The store is chosen by the Host header; \
+prices and stock are for the request's region (`?region=`, `X-Region`, or the store's default), reported in \
+the `X-Megashop-Region` response header. Money is integer minor units plus an ISO 4217 currency. \
+Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; messages follow Accept-Language (en, ru)."
+    ),
+    paths(
+        catalog::get_store,
+        catalog::list_regions, catalog::get_region, catalog::create_region, catalog::update_region, catalog::delete_region,
+        catalog::list_categories, catalog::get_category, catalog::create_category, catalog::update_category, catalog::delete_category,
+        catalog::list_products, catalog::get_product, catalog::create_product, catalog::update_product, catalog::delete_product,
+        catalog::create_variant, catalog::get_variant, catalog::update_variant, catalog::delete_variant,
+        catalog::set_price, catalog::delete_price, catalog::set_stock,
+        catalog::list_price_types, catalog::create_price_type, catalog::update_price_type, catalog::delete_price_type,
+        catalog::list_warehouses, catalog::create_warehouse, catalog::update_warehouse, catalog::delete_warehouse,
+    ),
+    components(schemas(ErrorBody, ErrorInfo)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "store", description = "The store of the request's Host"),
+        (name = "regions", description = "Cities a store sells in: each has its price type and warehouses"),
+        (name = "catalog", description = "Categories, products, variants, prices and stock"),
+        (name = "pricing", description = "Price types"),
+        (name = "inventory", description = "Warehouses"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as JSON text (built once).
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
+}
+
+/// `GET /api/openapi.json`
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+const TEMPLATE: &str = include_str!("docs.html.j2");
+
+/// `GET /api/docs`: the API reference rendered from the OpenAPI document.
+pub async fn docs_page() -> Response {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let page = PAGE.get_or_init(|| {
+        let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap_or_default();
+        let mut env = minijinja::Environment::new();
+        env.add_filter("reftail", |s: String| s.rsplit('/').next().unwrap_or("").to_string());
+        env.add_template("docs", TEMPLATE)
+            .and_then(|_| env.get_template("docs"))
+            .and_then(|t| t.render(minijinja::context! { doc => doc }))
+            .unwrap_or_else(|e| format!("<p>cannot render the API reference: {e}</p>"))
+    });
+    Html(page.as_str()).into_response()
+}

@@ -1,0 +1,152 @@
+//! Shared server state and the in-process catalogue cache.
+
+use bytes::Bytes;
+use megashop_core::auth::Keys;
+use megashop_core::config::Config;
+use megashop_core::entity::tenant;
+use megashop_core::regions::RegionCx;
+use sea_orm::DatabaseConnection;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Everything handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Token keys.
+    pub keys: Arc<Keys>,
+    /// Loaded configuration.
+    pub config: Arc<Config>,
+    /// Hot-read cache.
+    pub cache: Arc<Cache>,
+}
+
+impl AppState {
+    /// Builds the state from a pool, keys and configuration.
+    pub fn new(db: DatabaseConnection, keys: Keys, config: Config) -> Self {
+        let ttl = Duration::from_millis(config.cache.catalog_ttl_ms);
+        AppState { db, keys: Arc::new(keys), config: Arc::new(config), cache: Arc::new(Cache::new(ttl)) }
+    }
+}
+
+struct Entry<V> {
+    generation: u64,
+    at: Instant,
+    value: V,
+}
+
+/// A small TTL map whose entries also die when the cache generation moves on.
+struct TtlMap<K, V> {
+    map: Mutex<HashMap<K, Entry<V>>>,
+}
+
+const MAX_ENTRIES: usize = 20_000;
+
+impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
+    fn new() -> Self {
+        TtlMap { map: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, k: &K, generation: u64, ttl: Duration) -> Option<V> {
+        let map = self.map.lock().ok()?;
+        map.get(k).filter(|e| e.generation == generation && e.at.elapsed() < ttl).map(|e| e.value.clone())
+    }
+
+    fn put(&self, k: K, generation: u64, value: V) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(k, Entry { generation, at: Instant::now(), value });
+        }
+    }
+}
+
+/// In-process cache of tenants by host, regions, and rendered catalogue responses.
+///
+/// Any successful write through this server bumps the generation, which invalidates
+/// everything at once; the TTL (`cache.catalog_ttl_ms`) bounds how stale a read can be
+/// after a write made by another server process. A TTL of 0 disables caching.
+pub struct Cache {
+    generation: AtomicU64,
+    ttl: Duration,
+    tenants: TtlMap<String, Arc<tenant::Model>>,
+    regions: TtlMap<(i64, String), Arc<RegionCx>>,
+    responses: TtlMap<String, Bytes>,
+}
+
+impl Cache {
+    /// A cache whose entries live at most `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Cache {
+            generation: AtomicU64::new(0),
+            ttl,
+            tenants: TtlMap::new(),
+            regions: TtlMap::new(),
+            responses: TtlMap::new(),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Forgets everything (called after every successful write).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A cached tenant for a normalized host.
+    pub fn tenant(&self, host: &str) -> Option<Arc<tenant::Model>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.tenants.get(&host.to_string(), self.generation(), self.ttl)
+    }
+
+    /// Remembers the tenant of a host.
+    pub fn put_tenant(&self, host: String, t: Arc<tenant::Model>) {
+        if self.enabled() {
+            self.tenants.put(host, self.generation(), t);
+        }
+    }
+
+    /// A cached region context (`code` empty for the default region).
+    pub fn region(&self, tenant_id: i64, code: &str) -> Option<Arc<RegionCx>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.regions.get(&(tenant_id, code.to_string()), self.generation(), self.ttl)
+    }
+
+    /// Remembers a region context.
+    pub fn put_region(&self, tenant_id: i64, code: String, r: Arc<RegionCx>) {
+        if self.enabled() {
+            self.regions.put((tenant_id, code), self.generation(), r);
+        }
+    }
+
+    /// A cached response body by key, with the generation it must be stored under.
+    pub fn response(&self, key: &str) -> (Option<Bytes>, u64) {
+        let g = self.generation();
+        if !self.enabled() {
+            return (None, g);
+        }
+        (self.responses.get(&key.to_string(), g, self.ttl), g)
+    }
+
+    /// Stores a response body computed while the cache was at `generation`.
+    pub fn put_response(&self, key: String, generation: u64, body: Bytes) {
+        if self.enabled() {
+            self.responses.put(key, generation, body);
+        }
+    }
+}

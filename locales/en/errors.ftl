@@ -1,0 +1,25 @@
+# API and CLI error messages (English). Message ids are Fluent ids; the stable API
+# error code is chosen by the code, see docs/en/api.md.
+unknown-host = No store is served at { $host }.
+not-found = The { $entity } “{ $key }” was not found.
+reference-not-found = { $field } refers to a { $entity } that does not exist: { $key }.
+taken = The { $field } “{ $value }” is already taken in this store.
+validation-failed = { $count ->
+    [one] { $count } field is invalid.
+   *[other] { $count } fields are invalid.
+}
+in-use = This { $entity } is still in use and cannot be deleted.
+unauthorized = Authentication required: send a valid bearer token.
+token-expired = The access token has expired; request a new one.
+forbidden = You are not allowed to do this in this store.
+invalid-config = { $count ->
+    [one] { $count } configuration value is invalid.
+   *[other] { $count } configuration values are invalid.
+}
+internal-error = Something went wrong on our side. The error has been logged.
+invalid-json = The request body is not valid JSON for this endpoint.
+invalid-query = The query string is invalid.
+route-not-found = There is no such API endpoint.
+method-not-allowed = This method is not allowed on this endpoint.
+payload-too-large = The request body is too large.
+unsupported-media-type = Send the request body as application/json.

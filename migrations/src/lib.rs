@@ -1,0 +1,19 @@
+//! Megashop schema migrations.
+//!
+//! One module per schema change, append-only: a migration that has landed is never
+//! edited, a new one is added instead. Every migration runs on SQLite and PostgreSQL
+//! (CI runs the whole suite against both).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_catalog;
+
+/// The ordered list of Megashop migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_catalog::Migration)]
+    }
+}
