@@ -509,6 +509,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite drops a table by deleting its rows first; the self-reference of
+        // `category` (ON DELETE RESTRICT) would refuse that.
+        manager.get_connection().execute_unprepared("UPDATE category SET parent_id = NULL").await?;
         for table in [
             ExternalRef::Table.into_iden(),
             Stock::Table.into_iden(),

@@ -173,7 +173,9 @@ impl Config {
             fig = fig.merge(Toml::file_exact(path));
         }
         fig = fig.merge(
-            Env::prefixed("MEGASHOP_").filter(|k| k.as_str().contains("__") || k.as_str() == "data_dir").split("__"),
+            Env::prefixed("MEGASHOP_")
+                .filter(|k| k.as_str().contains("__") || k.as_str().eq_ignore_ascii_case("data_dir"))
+                .split("__"),
         );
         let cfg: Config = fig.extract().map_err(|e| {
             Error::Config(
@@ -323,6 +325,20 @@ mod tests {
         std::fs::write(&path, "[databse]\nurl = \"x\"\n").unwrap();
         let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
         assert!(errs[0].message.contains("databse"), "{errs:?}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("m.toml", "[database]\nmax_connections = 5\n")?;
+            jail.set_env("MEGASHOP_DATABASE__MAX_CONNECTIONS", "7");
+            jail.set_env("MEGASHOP_DATA_DIR", "/srv/megashop");
+            jail.set_env("MEGASHOP_TEST_PG_URL", "ignored: not a config key");
+            let c = Config::load(Some(Path::new("m.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.database.max_connections, 7);
+            assert_eq!(c.data_dir, PathBuf::from("/srv/megashop"));
+            Ok(())
+        });
     }
 
     #[test]
