@@ -1,7 +1,7 @@
 //! Administrative commands: migrations, stores, regions, tokens, configuration, demo data.
 
 use crate::output::table;
-use crate::run::{load_config, open_db};
+use crate::run::{load_config, open_db, ConfigSource};
 use crate::{MigrateAction, ServeArgs};
 use clap::Subcommand;
 use megashop_core::auth::Keys;
@@ -11,7 +11,6 @@ use megashop_core::config::Config;
 use megashop_core::regions::{self, NewRegion};
 use megashop_core::tenancy::{self, NewTenant, TenantCx};
 use megashop_core::{db, demo, Error};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -108,8 +107,8 @@ pub enum DemoAction {
     },
 }
 
-async fn open(path: Option<&Path>) -> anyhow::Result<(Config, megashop_core::db::DatabaseConnection)> {
-    let cfg = load_config(path, &ServeArgs::default())?;
+async fn open(src: &ConfigSource) -> anyhow::Result<(Config, megashop_core::db::DatabaseConnection)> {
+    let cfg = load_config(src, &ServeArgs::default())?;
     let conn = open_db(&cfg, false).await?;
     Ok((cfg, conn))
 }
@@ -120,8 +119,8 @@ async fn store_cx(conn: &megashop_core::db::DatabaseConnection, slug: &str) -> a
 }
 
 /// `megashop migrate ...`
-pub async fn migrate(path: Option<&Path>, action: MigrateAction) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(path, &ServeArgs::default())?;
+pub async fn migrate(src: &ConfigSource, action: MigrateAction) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(src, &ServeArgs::default())?;
     std::fs::create_dir_all(&cfg.data_dir)?;
     let conn = db::connect(&cfg.database_url(), cfg.database.max_connections).await?;
     match action {
@@ -145,8 +144,8 @@ pub async fn migrate(path: Option<&Path>, action: MigrateAction) -> anyhow::Resu
 }
 
 /// `megashop tenant ...`
-pub async fn tenant(path: Option<&Path>, action: TenantAction) -> anyhow::Result<ExitCode> {
-    let (_, conn) = open(path).await?;
+pub async fn tenant(src: &ConfigSource, action: TenantAction) -> anyhow::Result<ExitCode> {
+    let (_, conn) = open(src).await?;
     match action {
         TenantAction::Create { slug, name, domains, locale, currency } => {
             let t = tenancy::create(
@@ -171,8 +170,8 @@ pub async fn tenant(path: Option<&Path>, action: TenantAction) -> anyhow::Result
 }
 
 /// `megashop region ...`
-pub async fn region(path: Option<&Path>, action: RegionAction) -> anyhow::Result<ExitCode> {
-    let (_, conn) = open(path).await?;
+pub async fn region(src: &ConfigSource, action: RegionAction) -> anyhow::Result<ExitCode> {
+    let (_, conn) = open(src).await?;
     match action {
         RegionAction::Create { tenant, code, name, name_en, price_type, currency, warehouses, default } => {
             let cx = store_cx(&conn, &tenant).await?;
@@ -225,12 +224,12 @@ pub async fn region(path: Option<&Path>, action: RegionAction) -> anyhow::Result
 }
 
 /// `megashop token create`
-pub async fn token(path: Option<&Path>, action: TokenAction) -> anyhow::Result<ExitCode> {
-    let (cfg, conn) = open(path).await?;
+pub async fn token(src: &ConfigSource, action: TokenAction) -> anyhow::Result<ExitCode> {
+    let (cfg, conn) = open(src).await?;
     let TokenAction::Create { tenant, role, ttl, subject } = action;
     if let Some(t) = ttl {
-        if !(60..=86400 * 365).contains(&t) {
-            return Err(Error::invalid("ttl", "out_of_range", "must be between 60 seconds and 365 days").into());
+        if !(60..=86400 * 30).contains(&t) {
+            return Err(Error::invalid("ttl", "out_of_range", "must be between 60 seconds and 30 days").into());
         }
     }
     let store = tenancy::by_slug(&conn, &tenant).await?;
@@ -240,8 +239,8 @@ pub async fn token(path: Option<&Path>, action: TokenAction) -> anyhow::Result<E
 }
 
 /// `megashop config check`
-pub fn config_check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let cfg = Config::load(path)?;
+pub fn config_check(src: &ConfigSource) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(src, &ServeArgs::default())?;
     println!("configuration is valid");
     println!("  data_dir        {}", cfg.data_dir.display());
     println!("  server.listen   {}", cfg.server.listen);
@@ -252,8 +251,8 @@ pub fn config_check(path: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 /// `megashop demo seed`
-pub async fn demo(path: Option<&Path>, action: DemoAction) -> anyhow::Result<ExitCode> {
-    let (_, conn) = open(path).await?;
+pub async fn demo(src: &ConfigSource, action: DemoAction) -> anyhow::Result<ExitCode> {
+    let (_, conn) = open(src).await?;
     let DemoAction::Seed { products, variants } = action;
     let (store, _) = demo::ensure_demo_store(&conn).await?;
     let bar = indicatif::ProgressBar::new(products as u64);

@@ -15,6 +15,9 @@ struct Cli {
     /// Configuration file (TOML). `MEGASHOP_*` environment variables override it.
     #[arg(short, long, global = true, env = "MEGASHOP_CONFIG")]
     config: Option<PathBuf>,
+    /// Data directory (embedded database, keys). Default: ./megashop-data
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,9 +25,6 @@ struct Cli {
 /// Flags shared by `quickstart` and `serve`.
 #[derive(Args, Clone, Debug, Default)]
 struct ServeArgs {
-    /// Data directory (embedded database, keys). Default: ./megashop-data
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
     /// Address to listen on. Default: 127.0.0.1:8080
     #[arg(long)]
     listen: Option<String>,
@@ -107,7 +107,8 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let cfg_path = cli.config.as_deref();
+    let cfg = run::ConfigSource { file: cli.config, data_dir: cli.data_dir };
+    let cfg_path = &cfg;
     match cli.command {
         Command::Quickstart(args) => run::quickstart(cfg_path, args).await,
         Command::Serve(args) => run::serve(cfg_path, args).await,

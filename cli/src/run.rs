@@ -7,13 +7,21 @@ use megashop_core::auth::Keys;
 use megashop_core::config::Config;
 use megashop_core::{db, demo};
 use megashop_server::AppState;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Where the configuration comes from: a file (optional) and global flag overrides.
+pub struct ConfigSource {
+    /// `--config`
+    pub file: Option<PathBuf>,
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+}
+
 /// Loads the configuration and applies command-line overrides.
-pub fn load_config(path: Option<&Path>, args: &ServeArgs) -> anyhow::Result<Config> {
-    let mut cfg = Config::load(path)?;
-    if let Some(d) = &args.data_dir {
+pub fn load_config(src: &ConfigSource, args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(src.file.as_deref())?;
+    if let Some(d) = &src.data_dir {
         cfg.data_dir = d.clone();
     }
     if let Some(l) = &args.listen {
@@ -82,8 +90,8 @@ async fn run_server(
 }
 
 /// `megashop quickstart`
-pub async fn quickstart(path: Option<&Path>, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(path, &args)?;
+pub async fn quickstart(src: &ConfigSource, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(src, &args)?;
     init_logging(&cfg);
     let conn = open_db(&cfg, args.reset).await?;
     let (store, created) = demo::ensure_demo_store(&conn).await?;
@@ -118,8 +126,8 @@ pub async fn quickstart(path: Option<&Path>, args: ServeArgs) -> anyhow::Result<
 }
 
 /// `megashop serve`
-pub async fn serve(path: Option<&Path>, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(path, &args)?;
+pub async fn serve(src: &ConfigSource, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(src, &args)?;
     init_logging(&cfg);
     let conn = open_db(&cfg, args.reset).await?;
     if megashop_core::tenancy::list(&conn).await?.is_empty() {

@@ -254,3 +254,23 @@ fn config_check_lists_every_invalid_key() {
         .unwrap();
     assert!(text(&out.stderr).contains("database.max_connections"), "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_domain_with_a_scheme_is_refused() {
+    let db = TestDb::empty().await;
+    let data = db.dir.path().join("data");
+    let out = run(megashop(&data, &db).args([
+        "tenant",
+        "create",
+        "--slug",
+        "s",
+        "--name",
+        "S",
+        "--domain",
+        "http://shop.ru",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("domains.0"), "{}", text(&out.stderr));
+    let out = run(Command::new(BIN).args(["--data-dir"]).arg(&data).args(["tenant", "list"]).env_clear());
+    assert!(out.status.success(), "--data-dir works on admin commands: {}", text(&out.stderr));
+}

@@ -23,3 +23,12 @@ route-not-found = There is no such API endpoint.
 method-not-allowed = This method is not allowed on this endpoint.
 payload-too-large = The request body is too large.
 unsupported-media-type = Send the request body as application/json.
+
+# Entity names used in the messages above.
+entity-tenant = store
+entity-product = product
+entity-category = category
+entity-variant = variant
+entity-region = region
+entity-price-type = price type
+entity-warehouse = warehouse

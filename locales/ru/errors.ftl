@@ -1,15 +1,15 @@
 # Сообщения об ошибках API и CLI (русский). Стабильный код ошибки выбирает код,
 # см. docs/ru/api.md.
 unknown-host = На адресе { $host } нет магазина.
-not-found = Объект «{ $entity }» с ключом «{ $key }» не найден.
-reference-not-found = Поле { $field } ссылается на несуществующий объект «{ $entity }»: { $key }.
+not-found = Не найдено: { $entity } «{ $key }».
+reference-not-found = Поле { $field } ссылается на то, чего нет: { $entity } «{ $key }».
 taken = Значение «{ $value }» поля { $field } уже занято в этом магазине.
 validation-failed = { $count ->
     [one] { $count } поле заполнено неверно.
     [few] { $count } поля заполнены неверно.
    *[many] { $count } полей заполнены неверно.
 }
-in-use = Объект «{ $entity }» ещё используется, удалить его нельзя.
+in-use = Нельзя удалить: { $entity } ещё используется.
 unauthorized = Нужна авторизация: передайте действующий токен (Bearer).
 token-expired = Срок действия токена истёк, получите новый.
 forbidden = У вас нет прав на это действие в этом магазине.
@@ -25,3 +25,12 @@ route-not-found = Такого метода API нет.
 method-not-allowed = Этот HTTP-метод здесь не поддерживается.
 payload-too-large = Тело запроса слишком большое.
 unsupported-media-type = Передайте тело запроса как application/json.
+
+# Названия сущностей в сообщениях выше.
+entity-tenant = магазин
+entity-product = товар
+entity-category = категория
+entity-variant = вариант товара
+entity-region = регион
+entity-price-type = тип цен
+entity-warehouse = склад

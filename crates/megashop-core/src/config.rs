@@ -269,7 +269,16 @@ impl Config {
         let path = self.data_dir.join("jwt.secret");
         match std::fs::read_to_string(&path) {
             Ok(s) if s.trim().len() >= 32 => Ok(Secret::new(s.trim())),
-            _ => {
+            // Never replace an existing key silently: that would log every session out.
+            Ok(_) => Err(Error::Config(vec![FieldError::new(
+                "auth.jwt_secret",
+                "too_short",
+                format!(
+                    "{} holds fewer than 32 characters; put a longer secret there or delete the file",
+                    path.display()
+                ),
+            )])),
+            Err(_) => {
                 use rand::Rng;
                 let secret: String = rand::thread_rng()
                     .sample_iter(&rand::distributions::Alphanumeric)
@@ -328,6 +337,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("m.toml", "[database]\nmax_connections = 5\n")?;

@@ -12,7 +12,7 @@ use crate::entity::{price, price_type, product, stock, tenant, variant, warehous
 use crate::error::Result;
 use crate::regions::{self, NewRegion};
 use crate::tenancy::{self, NewTenant, TenantCx};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -329,16 +329,22 @@ pub async fn seed_bulk(
     let cats = categories::all(&TenantCx::new(Arc::new(store.clone()), db.clone())).await?;
     let leaf: Vec<i64> = cats.iter().filter(|c| c.parent_id.is_some()).map(|c| c.id).collect();
     let now = chrono::Utc::now();
+    // Continue numbering after earlier seeds, so the command can be run again.
+    let first = product::Entity::find()
+        .filter(product::Column::TenantId.eq(store.id))
+        .filter(product::Column::Slug.starts_with(format!("bench-{}-", store.id)))
+        .count(db)
+        .await? as usize;
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);
         let txn = db.begin().await?;
-        let slugs: Vec<String> = (done..done + n).map(|i| format!("bench-{}-{i}", store.id)).collect();
+        let slugs: Vec<String> = (first + done..first + done + n).map(|i| format!("bench-{}-{i}", store.id)).collect();
         product::Entity::insert_many(slugs.iter().enumerate().map(|(j, slug)| product::ActiveModel {
             tenant_id: Set(store.id),
             category_id: Set(leaf.get((done + j) % leaf.len().max(1)).copied()),
             slug: Set(slug.clone()),
-            title: Set(format!("Товар для нагрузочного теста №{}", done + j)),
+            title: Set(format!("Товар для нагрузочного теста №{}", first + done + j)),
             description: Set(None),
             status: Set("active".into()),
             images: Set(json!([])),

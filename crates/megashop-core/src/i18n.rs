@@ -85,6 +85,14 @@ pub fn message(locale: Locale, id: &str, args: &[(&str, String)]) -> String {
     };
     let mut fargs = FluentArgs::new();
     for (k, v) in args {
+        if *k == "entity" {
+            // Entity names are translated too: `price_type` → "price type" / «тип цен».
+            let name = message(locale, &format!("entity-{}", v.replace('_', "-")), &[]);
+            if !name.starts_with("entity-") {
+                fargs.set(*k, FluentValue::from(name));
+                continue;
+            }
+        }
         match v.parse::<i64>() {
             Ok(n) => fargs.set(*k, FluentValue::from(n)),
             Err(_) => fargs.set(*k, FluentValue::from(v.as_str())),

@@ -177,8 +177,12 @@ pub async fn create(db: &DatabaseConnection, input: NewTenant) -> Result<tenant:
         p.push("domains", "required", "at least one domain is required");
     }
     let domains: Vec<String> = input.domains.iter().map(|d| normalize_host(d)).collect();
-    for (i, d) in domains.iter().enumerate() {
-        validate::domain(&mut p, &format!("domains.{i}"), d);
+    for (i, (raw, d)) in input.domains.iter().zip(&domains).enumerate() {
+        if raw.contains('/') || raw.contains('@') {
+            p.push(format!("domains.{i}"), "invalid_domain", "give a host name only, without scheme or path");
+        } else {
+            validate::domain(&mut p, &format!("domains.{i}"), d);
+        }
     }
     p.finish()?;
     if tenant::Entity::find().filter(tenant::Column::Slug.eq(&input.slug)).count(db).await? > 0 {
@@ -193,7 +197,7 @@ pub async fn create(db: &DatabaseConnection, input: NewTenant) -> Result<tenant:
     let t = tenant::ActiveModel {
         slug: Set(input.slug),
         name: Set(input.name),
-        default_locale: Set(input.default_locale.to_ascii_lowercase()),
+        default_locale: Set(crate::i18n::Locale::parse(&input.default_locale).map_or("ru", |l| l.tag()).to_string()),
         default_currency: Set(input.default_currency.to_ascii_uppercase()),
         created_at: Set(chrono::Utc::now()),
         ..Default::default()
@@ -212,4 +216,16 @@ pub async fn create(db: &DatabaseConnection, input: NewTenant) -> Result<tenant:
     }
     txn.commit().await?;
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("Shop.RU:8080"), "shop.ru");
+        assert_eq!(normalize_host("shop.ru."), "shop.ru");
+        assert_eq!(normalize_host("[::1]:8080"), "[::1]");
+    }
 }

@@ -166,7 +166,16 @@ pub async fn localize(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
     if let Some(p) = res.extensions().get::<PendingError>().cloned() {
-        return if locale == Locale::En { res } else { render(&p, locale, status) };
+        if locale == Locale::En {
+            return res;
+        }
+        let mut out = render(&p, locale, status);
+        for (name, value) in res.headers() {
+            if !matches!(*name, header::CONTENT_TYPE | header::CONTENT_LENGTH | header::CONTENT_LANGUAGE) {
+                out.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return out;
     }
     let fallback = match status {
         StatusCode::NOT_FOUND => Some(("route_not_found", "route-not-found")),
@@ -175,7 +184,7 @@ pub async fn localize(req: Request, next: Next) -> Response {
         _ => None,
     };
     match fallback {
-        Some((code, message_id)) if !is_json(&res) => {
+        Some((code, message_id)) if !has_body_of_its_own(&res) => {
             let p = PendingError { code: code.into(), message_id, args: vec![], details: None };
             let mut out = render(&p, locale, status);
             if let Some(allow) = res.headers().get(header::ALLOW) {
@@ -187,7 +196,8 @@ pub async fn localize(req: Request, next: Next) -> Response {
     }
 }
 
-fn is_json(res: &Response) -> bool {
+/// True when a handler already answered with a document (JSON or a page) we must keep.
+fn has_body_of_its_own(res: &Response) -> bool {
     res.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -79,7 +79,7 @@ fn region_param(req: &Request) -> Option<(String, RegionBy)> {
     if let Some(q) = req.uri().query() {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
         if let Some((_, v)) = pairs.into_iter().find(|(k, _)| k == "region") {
-            return Some((v, RegionBy::Query));
+            return Some((v.trim().to_ascii_lowercase(), RegionBy::Query));
         }
     }
     req.headers()

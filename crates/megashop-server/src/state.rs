@@ -77,6 +77,7 @@ pub struct Cache {
     tenants: TtlMap<String, Arc<tenant::Model>>,
     regions: TtlMap<(i64, String), Arc<RegionCx>>,
     responses: TtlMap<String, Bytes>,
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Cache {
@@ -88,6 +89,7 @@ impl Cache {
             tenants: TtlMap::new(),
             regions: TtlMap::new(),
             responses: TtlMap::new(),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -141,6 +143,16 @@ impl Cache {
             return (None, g);
         }
         (self.responses.get(&key.to_string(), g, self.ttl), g)
+    }
+
+    /// A lock per cache key, so that when an entry expires one request recomputes it while
+    /// the others wait for its result instead of all hitting the database at once.
+    pub fn flight(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.inflight.lock() else { return Arc::new(tokio::sync::Mutex::new(())) };
+        if map.len() >= MAX_ENTRIES {
+            map.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        map.entry(key.to_string()).or_default().clone()
     }
 
     /// Stores a response body computed while the cache was at `generation`.

@@ -34,9 +34,18 @@ async fn demo_store_prices_and_stock_depend_on_the_region() {
     assert_eq!(list.body["total"], 50);
     assert_eq!(list.body["items"].as_array().unwrap().len(), 50);
 
+    let upper = s.get(DEMO, "/api/v1/products/smartfon-apple-iphone-15?region=KZN").await;
+    assert_eq!(upper.headers["x-megashop-region"], "kzn; by=query");
+
     let unknown = s.get(DEMO, "/api/v1/products?region=ekb").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.code(), "region_not_found");
+    // Localized errors keep the response's other headers.
+    let ru =
+        s.raw(Method::GET, DEMO, "/api/v1/products/nope?region=spb", None, None, &[("accept-language", "ru")]).await;
+    assert_eq!(ru.code(), "product_not_found");
+    assert_eq!(ru.body["error"]["message"], "Не найдено: товар «nope».");
+    assert_eq!(ru.headers["x-megashop-region"], "spb; by=query");
     s.stop().await;
 }
 
@@ -107,6 +116,9 @@ async fn list_filters_sort_and_pages() {
     for f in ["page", "in_stock", "sort", "colour"] {
         assert!(fields.contains(&f), "{f} missing in {fields:?}");
     }
+    // Range checks and parse errors are reported together.
+    let r = s.get(DEMO, "/api/v1/products?limit=500&sort=cheap&min_price=-1").await;
+    assert_eq!(r.body["error"]["details"]["fields"].as_array().unwrap().len(), 3, "{:?}", r.body);
     let r = s.get(DEMO, "/api/v1/products?limit=101").await;
     assert_eq!(r.status, 422);
     assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "limit");

@@ -278,8 +278,8 @@ pub async fn row_by_slug(cx: &TenantCx, slug: &str) -> Result<product::Model> {
 }
 
 /// Bumps `updated_at` of a product (after a variant, price or stock change).
-pub(crate) async fn touch<C: ConnectionTrait>(db: &C, product_id: i64) -> Result<()> {
-    product::Entity::update_many()
+pub(crate) async fn touch<C: ConnectionTrait>(db: &C, cx: &TenantCx, product_id: i64) -> Result<()> {
+    cx.update_many::<product::Entity>()
         .col_expr(product::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
         .filter(product::Column::Id.eq(product_id))
         .exec(db)
@@ -314,24 +314,51 @@ fn min_price_expr(price_type_id: i64) -> SimpleExpr {
     SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(q)))
 }
 
+impl ProductQuery {
+    /// Records every out-of-range value (page size, page, negative prices, status).
+    pub fn check(&self, p: &mut Problems) {
+        let q = self;
+        if q.limit == 0 || q.limit > MAX_PAGE_SIZE {
+            p.push("limit", "out_of_range", format!("must be between 1 and {MAX_PAGE_SIZE}"));
+        }
+        if q.page == 0 {
+            p.push("page", "out_of_range", "pages are numbered from 1");
+        }
+        if q.min_price.is_some_and(|v| v < 0) {
+            p.push("min_price", "negative", "must not be negative");
+        }
+        if q.max_price.is_some_and(|v| v < 0) {
+            p.push("max_price", "negative", "must not be negative");
+        }
+        if let Some(s) = &q.status {
+            check_status(p, s);
+        }
+    }
+
+    /// Key of everything that selects products (not the page, not the sort).
+    pub fn filter_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{}|{:?}|{:?}",
+            self.category, self.min_price, self.max_price, self.in_stock, self.attributes, self.status
+        )
+    }
+}
+
 /// One page of products for a region, with filters and sort.
 pub async fn list(cx: &TenantCx, region: &RegionCx, q: &ProductQuery) -> Result<ProductPage> {
+    list_with_total(cx, region, q, None).await
+}
+
+/// Like [`list`], reusing `known_total` (the count for the same filters) when given.
+/// Counting is the dearest part of a deep page, and it does not change with the page.
+pub async fn list_with_total(
+    cx: &TenantCx,
+    region: &RegionCx,
+    q: &ProductQuery,
+    known_total: Option<u64>,
+) -> Result<ProductPage> {
     let mut p = Problems::default();
-    if q.limit == 0 || q.limit > MAX_PAGE_SIZE {
-        p.push("limit", "out_of_range", format!("must be between 1 and {MAX_PAGE_SIZE}"));
-    }
-    if q.page == 0 {
-        p.push("page", "out_of_range", "pages are numbered from 1");
-    }
-    if q.min_price.is_some_and(|v| v < 0) {
-        p.push("min_price", "negative", "must not be negative");
-    }
-    if q.max_price.is_some_and(|v| v < 0) {
-        p.push("max_price", "negative", "must not be negative");
-    }
-    if let Some(s) = &q.status {
-        check_status(&mut p, s);
-    }
+    q.check(&mut p);
     p.finish()?;
 
     let mut sel =
@@ -386,7 +413,10 @@ pub async fn list(cx: &TenantCx, region: &RegionCx, q: &ProductQuery) -> Result<
             .to_owned();
         sel = sel.filter(product::Column::Id.in_subquery(sub));
     }
-    let total = sel.clone().count(&cx.db).await?;
+    let total = match known_total {
+        Some(t) => t,
+        None => sel.clone().count(&cx.db).await?,
+    };
     sel = match q.sort {
         Sort::Newest => sel.order_by_desc(product::Column::Id),
         Sort::Oldest => sel.order_by_asc(product::Column::Id),

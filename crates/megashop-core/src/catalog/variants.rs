@@ -309,7 +309,7 @@ pub async fn create(cx: &TenantCx, product_slug: &str, v: NewVariant) -> Result<
         cx.select::<variant::Entity>().filter(variant::Column::ProductId.eq(product.id)).all(&cx.db).await?.len();
     let txn = cx.db.begin().await?;
     insert(&txn, cx, product.id, position as i32, &v, &pts, &whs).await?;
-    super::products::touch(&txn, product.id).await?;
+    super::products::touch(&txn, cx, product.id).await?;
     txn.commit().await?;
     detail(cx, &v.sku).await
 }
@@ -362,7 +362,7 @@ pub async fn update(cx: &TenantCx, sku: &str, patch: VariantPatch) -> Result<Var
         &whs,
     )
     .await?;
-    super::products::touch(&txn, row.product_id).await?;
+    super::products::touch(&txn, cx, row.product_id).await?;
     txn.commit().await?;
     detail(cx, &new_sku).await
 }
@@ -389,8 +389,10 @@ pub async fn set_price(cx: &TenantCx, sku: &str, price_type_code: &str, body: Se
     }
     p.finish()?;
     let prices = BTreeMap::from([(pt.code.clone(), body.amount)]);
-    write_prices_and_stock(&cx.db, cx.id(), row.id, &prices, &BTreeMap::new(), &[pt], &[]).await?;
-    super::products::touch(&cx.db, row.product_id).await?;
+    let txn = cx.db.begin().await?;
+    write_prices_and_stock(&txn, cx.id(), row.id, &prices, &BTreeMap::new(), &[pt], &[]).await?;
+    super::products::touch(&txn, cx, row.product_id).await?;
+    txn.commit().await?;
     detail(cx, sku).await
 }
 
@@ -398,9 +400,12 @@ pub async fn set_price(cx: &TenantCx, sku: &str, price_type_code: &str, body: Se
 pub async fn delete_price(cx: &TenantCx, sku: &str, price_type_code: &str) -> Result<VariantDetail> {
     let row = row_by_sku(cx, sku).await?;
     let pt = super::pricing::row_by_code(cx, price_type_code).await?;
+    let txn = cx.db.begin().await?;
     cx.delete_where::<price::Entity>(price::Column::VariantId.eq(row.id).and(price::Column::PriceTypeId.eq(pt.id)))
-        .exec(&cx.db)
+        .exec(&txn)
         .await?;
+    super::products::touch(&txn, cx, row.product_id).await?;
+    txn.commit().await?;
     detail(cx, sku).await
 }
 
@@ -412,6 +417,9 @@ pub async fn set_stock(cx: &TenantCx, sku: &str, warehouse_code: &str, body: Set
         return Err(Error::invalid("quantity", "negative", "a quantity must not be negative"));
     }
     let stock = BTreeMap::from([(w.code.clone(), body.quantity)]);
-    write_prices_and_stock(&cx.db, cx.id(), row.id, &BTreeMap::new(), &stock, &[], &[w]).await?;
+    let txn = cx.db.begin().await?;
+    write_prices_and_stock(&txn, cx.id(), row.id, &BTreeMap::new(), &stock, &[], &[w]).await?;
+    super::products::touch(&txn, cx, row.product_id).await?;
+    txn.commit().await?;
     detail(cx, sku).await
 }

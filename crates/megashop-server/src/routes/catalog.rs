@@ -36,6 +36,11 @@ where
     F: std::future::Future<Output = ApiResult<T>>,
 {
     let Some(key) = key else { return Ok(json_bytes(to_bytes(&compute.await?)?)) };
+    if let (Some(body), _) = state.cache.response(&key) {
+        return Ok(json_bytes(body));
+    }
+    let flight = state.cache.flight(&key);
+    let _guard = flight.lock().await;
     let (hit, generation) = state.cache.response(&key);
     if let Some(body) = hit {
         return Ok(json_bytes(body));
@@ -208,6 +213,7 @@ pub fn parse_product_query(raw: Option<&str>) -> ApiResult<ProductQuery> {
             },
         }
     }
+    q.check(&mut p);
     p.finish()?;
     q.attributes.sort();
     Ok(q)
@@ -239,8 +245,21 @@ pub async fn list_products(
         return Err(megashop_core::Error::Unauthorized { reason: "unauthorized" }.into());
     }
     let region = shop.region()?;
-    let key = (q.status.is_none()).then(|| format!("{}|{}|products|{:?}", shop.cx.id(), region.region.code, q));
-    cached(&state, key, async { Ok::<ProductPage, ApiError>(products::list(&shop.cx, region, &q).await?) }).await
+    let shared = q.status.is_none();
+    let key = shared.then(|| format!("{}|{}|products|{:?}", shop.cx.id(), region.region.code, q));
+    // The total for these filters is shared by every page and sort order.
+    let count_key = format!("{}|{}|count|{}", shop.cx.id(), region.region.code, q.filter_key());
+    cached(&state, key, async {
+        let (known, generation) = state.cache.response(&count_key);
+        let known_total =
+            known.filter(|_| shared).and_then(|b| std::str::from_utf8(&b).ok().and_then(|s| s.parse::<u64>().ok()));
+        let page = products::list_with_total(&shop.cx, region, &q, known_total).await?;
+        if shared && known_total.is_none() {
+            state.cache.put_response(count_key.clone(), generation, Bytes::from(page.total.to_string()));
+        }
+        Ok::<ProductPage, ApiError>(page)
+    })
+    .await
 }
 
 /// A product with its variants, priced and stocked for the request's region. Staff also
