@@ -404,7 +404,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager.create_index(index("ux_variant_sku", Variant::Table, &["tenant_id", "sku"], true)).await?;
-        manager.create_index(index("ix_variant_product", Variant::Table, &["product_id", "position"], false)).await?;
+        // tenant_id leads: every query is tenant-scoped, and without it SQLite prefers
+        // ux_variant_sku(tenant_id) and scans all of a store's variants (measured: 18 ms
+        // instead of 0.1 ms for a page of 20 products out of 100,000).
+        manager
+            .create_index(index("ix_variant_product", Variant::Table, &["tenant_id", "product_id", "position"], false))
+            .await?;
         manager
             .create_table(
                 Table::create()

@@ -67,6 +67,19 @@ pub async fn openapi() -> Response {
 
 const TEMPLATE: &str = include_str!("docs.html.j2");
 
+/// Shown when an OpenAPI response has no description of its own.
+const STATUS_NAMES: [(&str, &str); 9] = [
+    ("200", "OK"),
+    ("201", "Created"),
+    ("204", "No content"),
+    ("400", "Bad request"),
+    ("401", "Authentication required"),
+    ("403", "Forbidden"),
+    ("404", "Not found"),
+    ("409", "Conflict"),
+    ("422", "Invalid input"),
+];
+
 /// `GET /api/docs`: the API reference rendered from the OpenAPI document.
 pub async fn docs_page() -> Response {
     static PAGE: OnceLock<String> = OnceLock::new();
@@ -76,7 +89,7 @@ pub async fn docs_page() -> Response {
         env.add_filter("reftail", |s: String| s.rsplit('/').next().unwrap_or("").to_string());
         env.add_template("docs", TEMPLATE)
             .and_then(|_| env.get_template("docs"))
-            .and_then(|t| t.render(minijinja::context! { doc => doc }))
+            .and_then(|t| t.render(minijinja::context! { doc => doc, status_names => STATUS_NAMES.iter().copied().collect::<std::collections::BTreeMap<_, _>>() }))
             .unwrap_or_else(|e| format!("<p>cannot render the API reference: {e}</p>"))
     });
     Html(page.as_str()).into_response()
