@@ -196,6 +196,7 @@ pub async fn region(src: &ConfigSource, action: RegionAction) -> anyhow::Result<
                     parent: None,
                     is_default: default,
                     position: None,
+                    geo: Default::default(),
                 },
             )
             .await?;

@@ -115,6 +115,7 @@ mod tests {
             default_locale: "ru".into(),
             default_currency: "RUB".into(),
             created_at: chrono::Utc::now(),
+            region_strategies: String::new(),
         }
     }
 

@@ -54,6 +54,25 @@ pub struct Config {
     pub log: LogConfig,
     /// In-process caches.
     pub cache: CacheConfig,
+    /// GeoIP database for location-based region routing.
+    pub geoip: GeoipConfig,
+}
+
+/// `[geoip]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeoipConfig {
+    /// Path of a MaxMind-format database (GeoLite2/GeoIP2 City or Country, DB-IP Lite).
+    /// Empty: `data_dir/GeoLite2-City.mmdb` when that file exists, else GeoIP is off.
+    pub database: PathBuf,
+    /// How often to check whether the file changed (and reload it), in seconds.
+    pub reload_check_secs: u64,
+}
+
+impl Default for GeoipConfig {
+    fn default() -> Self {
+        GeoipConfig { database: PathBuf::new(), reload_check_secs: 60 }
+    }
 }
 
 /// `[server]`
@@ -64,6 +83,9 @@ pub struct ServerConfig {
     pub listen: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies (IP or CIDR) whose `X-Forwarded-For` / `Forwarded` headers are
+    /// believed. Requests from anyone else are located by their socket address.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[database]`
@@ -123,13 +145,18 @@ impl Default for Config {
             redis: RedisConfig::default(),
             log: LogConfig::default(),
             cache: CacheConfig::default(),
+            geoip: GeoipConfig::default(),
         }
     }
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: "127.0.0.1:8080".into(), max_body_bytes: 2 * 1024 * 1024 }
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 2 * 1024 * 1024,
+            trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
+        }
     }
 }
 
@@ -201,6 +228,22 @@ impl Config {
                 format!("{:?} is not an IP:PORT address", self.server.listen),
             ));
         }
+        for (i, p) in self.server.trusted_proxies.iter().enumerate() {
+            if parse_net(p).is_none() {
+                errs.push(FieldError::new(
+                    format!("server.trusted_proxies.{i}"),
+                    "invalid_cidr",
+                    format!("{p:?} is not an IP address or CIDR such as 10.0.0.0/8"),
+                ));
+            }
+        }
+        if !self.geoip.database.as_os_str().is_empty() && !self.geoip.database.is_file() {
+            errs.push(FieldError::new(
+                "geoip.database",
+                "not_found",
+                format!("{} does not exist (GeoIP routing needs a .mmdb file)", self.geoip.database.display()),
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             errs.push(FieldError::new("server.max_body_bytes", "too_small", "must be at least 1024"));
         }
@@ -253,6 +296,20 @@ impl Config {
         }
     }
 
+    /// The trusted proxy networks (invalid entries were reported by [`Config::validate`]).
+    pub fn trusted_proxies(&self) -> Vec<ipnet::IpNet> {
+        self.server.trusted_proxies.iter().filter_map(|p| parse_net(p)).collect()
+    }
+
+    /// The GeoIP database to load, if any.
+    pub fn geoip_database(&self) -> Option<PathBuf> {
+        if !self.geoip.database.as_os_str().is_empty() {
+            return Some(self.geoip.database.clone());
+        }
+        let default = self.data_dir.join("GeoLite2-City.mmdb");
+        default.is_file().then_some(default)
+    }
+
     /// The listen address (validated by [`Config::validate`]).
     pub fn listen_addr(&self) -> Result<SocketAddr> {
         self.server
@@ -292,6 +349,12 @@ impl Config {
             }
         }
     }
+}
+
+/// Parses `10.0.0.0/8` or a bare address (`127.0.0.1` = `/32`).
+pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -11,6 +11,7 @@ use crate::catalog::variants::NewVariant;
 use crate::entity::{price, price_type, product, stock, tenant, variant, warehouse};
 use crate::error::Result;
 use crate::regions::{self, NewRegion};
+use crate::routing::GeoRules;
 use crate::tenancy::{self, NewTenant, TenantCx};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
@@ -26,6 +27,24 @@ const REGIONS: [(&str, &str, &str, i64); 3] = [
     ("spb", "Санкт-Петербург", "Saint Petersburg", 97),
     ("kzn", "Казань", "Kazan", 92),
 ];
+
+/// Geo rules of the demo regions: GeoNames city ids, ISO 3166-2 subdivisions (the city
+/// and its surrounding oblast), and names as GeoLite2 (Russian) and DB-IP (English) spell them.
+fn demo_geo(code: &str) -> GeoRules {
+    let (cities, subdivisions, names): (&[u32], &[&str], &[&str]) = match code {
+        "msk" => (&[524901], &["MOW", "MOS"], &["Москва", "Moscow", "Moscow Oblast"]),
+        "spb" => {
+            (&[498817], &["SPE", "LEN"], &["Санкт-Петербург", "St Petersburg", "St.-Petersburg", "Leningrad Oblast"])
+        }
+        _ => (&[551487], &["TA"], &["Казань", "Kazan", "Tatarstan Republic"]),
+    };
+    GeoRules {
+        countries: vec![],
+        subdivisions: subdivisions.iter().map(|s| s.to_string()).collect(),
+        cities: cities.to_vec(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+    }
+}
 
 /// (slug, name, parent)
 const CATEGORIES: [(&str, &str, Option<&str>); 10] = [
@@ -79,6 +98,7 @@ pub async fn ensure_demo_store(db: &DatabaseConnection) -> Result<(tenant::Model
                 parent: None,
                 is_default: code == "msk",
                 position: Some(position as i32),
+                geo: demo_geo(code),
             },
         )
         .await?;

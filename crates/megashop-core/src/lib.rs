@@ -12,6 +12,7 @@ pub mod entity;
 pub mod error;
 pub mod i18n;
 pub mod regions;
+pub mod routing;
 pub mod tenancy;
 pub mod validate;
 

@@ -5,9 +5,12 @@
 use crate::catalog::taken_or;
 use crate::entity::{price_type, region, region_warehouse, warehouse};
 use crate::error::{Error, Problems, Result};
+use crate::routing::{GeoRules, RegionEntry, RegionTable, Strategy, RESERVED_CODES};
 use crate::tenancy::TenantCx;
 use crate::validate;
-use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,6 +35,8 @@ pub struct RegionView {
     pub is_default: bool,
     /// Order in region pickers.
     pub position: i32,
+    /// Which client locations belong to this region (GeoIP routing).
+    pub geo: GeoRules,
 }
 
 /// Body of `POST /regions`.
@@ -56,6 +61,9 @@ pub struct NewRegion {
     pub is_default: bool,
     /// Order in region pickers.
     pub position: Option<i32>,
+    /// Geo rules (GeoIP routing).
+    #[serde(default)]
+    pub geo: GeoRules,
 }
 
 /// Body of `PATCH /regions/{code}`.
@@ -76,6 +84,8 @@ pub struct RegionPatch {
     pub is_default: Option<bool>,
     /// New position.
     pub position: Option<i32>,
+    /// Replaces the geo rules.
+    pub geo: Option<GeoRules>,
 }
 
 /// What a request needs to know about its region to price and stock products.
@@ -120,8 +130,87 @@ pub async fn list(cx: &TenantCx) -> Result<Vec<RegionView>> {
             parent: r.parent_id.and_then(|p| regions.iter().find(|x| x.id == p).map(|x| x.code.clone())),
             is_default: r.is_default,
             position: r.position,
+            geo: serde_json::from_str(&r.geo).unwrap_or_default(),
         })
         .collect())
+}
+
+/// The store's routing table: its regions (picker order), default, and strategies.
+pub async fn table(cx: &TenantCx) -> Result<RegionTable> {
+    let regions = cx
+        .select::<region::Entity>()
+        .order_by_asc(region::Column::Position)
+        .order_by_asc(region::Column::Code)
+        .all(&cx.db)
+        .await?;
+    Ok(RegionTable {
+        default: regions.iter().position(|r| r.is_default),
+        regions: regions
+            .into_iter()
+            .map(|r| RegionEntry { geo: serde_json::from_str(&r.geo).unwrap_or_default(), code: r.code })
+            .collect(),
+        strategies: parse_strategies(&cx.tenant.region_strategies),
+    })
+}
+
+/// Parses the stored strategy list; unknown names are skipped, an empty list means the default order.
+pub fn parse_strategies(s: &str) -> Vec<Strategy> {
+    let list: Vec<Strategy> = s
+        .split(',')
+        .filter_map(|n| serde_json::from_value(serde_json::Value::String(n.trim().to_string())).ok())
+        .collect();
+    if list.is_empty() {
+        Strategy::DEFAULT_ORDER.to_vec()
+    } else {
+        list
+    }
+}
+
+/// Sets the store's strategy order. It must end with `default`, and name each strategy once.
+pub async fn set_strategies(cx: &TenantCx, strategies: &[Strategy]) -> Result<Vec<Strategy>> {
+    let mut p = Problems::default();
+    let mut seen = std::collections::HashSet::new();
+    for (i, s) in strategies.iter().enumerate() {
+        if !seen.insert(*s) {
+            p.push(format!("strategies.{i}"), "duplicate", format!("{s} is listed twice"));
+        }
+    }
+    if strategies.last() != Some(&Strategy::Default) {
+        p.push("strategies", "default_last", "the list must end with \"default\", so every request gets a region");
+    }
+    p.finish()?;
+    let value = strategies.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+    crate::entity::tenant::Entity::update_many()
+        .col_expr(crate::entity::tenant::Column::RegionStrategies, sea_orm::sea_query::Expr::value(value))
+        .filter(crate::entity::tenant::Column::Id.eq(cx.id()))
+        .exec(&cx.db)
+        .await?;
+    Ok(strategies.to_vec())
+}
+
+fn check_geo(p: &mut Problems, g: &GeoRules) {
+    for (i, c) in g.countries.iter().enumerate() {
+        if !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic())) {
+            p.push(format!("geo.countries.{i}"), "invalid_country", "use ISO 3166-1 alpha-2 codes such as RU, KZ");
+        }
+    }
+    for (i, s) in g.subdivisions.iter().enumerate() {
+        if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            p.push(
+                format!("geo.subdivisions.{i}"),
+                "invalid_subdivision",
+                "use ISO 3166-2 codes such as MOW or RU-SPE",
+            );
+        }
+    }
+    for (i, n) in g.names.iter().enumerate() {
+        if n.trim().is_empty() || n.chars().count() > 100 {
+            p.push(format!("geo.names.{i}"), "invalid_name", "names are 1-100 characters");
+        }
+    }
+    if g.countries.len() + g.subdivisions.len() + g.cities.len() + g.names.len() > 200 {
+        p.push("geo", "too_many", "at most 200 rules per region");
+    }
 }
 
 /// One region by code.
@@ -190,7 +279,11 @@ async fn price_type_by_code(cx: &TenantCx, code: &str) -> Result<price_type::Mod
 pub async fn create(cx: &TenantCx, input: NewRegion) -> Result<RegionView> {
     let mut p = Problems::default();
     validate::code(&mut p, "code", &input.code);
+    if RESERVED_CODES.contains(&input.code.as_str()) {
+        p.push("code", "reserved", "this code is a path of Megashop itself; choose another");
+    }
     validate::text(&mut p, "name", &input.name, 1, 255);
+    check_geo(&mut p, &input.geo);
     p.finish()?;
     let pt = price_type_by_code(cx, &input.price_type).await?;
     let wids = warehouse_ids(cx, &input.warehouses).await?;
@@ -224,6 +317,7 @@ pub async fn create(cx: &TenantCx, input: NewRegion) -> Result<RegionView> {
         parent_id: Set(parent),
         is_default: Set(is_default),
         position: Set(input.position.unwrap_or(0)),
+        geo: Set(serde_json::to_string(&input.geo).unwrap_or_else(|_| "{}".into())),
         ..Default::default()
     }
     .insert(&txn)
@@ -246,11 +340,14 @@ pub async fn update(cx: &TenantCx, code: &str, patch: RegionPatch) -> Result<Reg
         .one(&cx.db)
         .await?
         .ok_or_else(|| Error::NotFound { entity: "region", key: code.to_string() })?;
+    let mut p = Problems::default();
     if let Some(n) = &patch.name {
-        let mut p = Problems::default();
         validate::text(&mut p, "name", n, 1, 255);
-        p.finish()?;
     }
+    if let Some(g) = &patch.geo {
+        check_geo(&mut p, g);
+    }
+    p.finish()?;
     let pt = match &patch.price_type {
         Some(c) => Some(price_type_by_code(cx, c).await?),
         None => None,
@@ -273,6 +370,9 @@ pub async fn update(cx: &TenantCx, code: &str, patch: RegionPatch) -> Result<Reg
     }
     if let Some(pos) = patch.position {
         am.position = Set(pos);
+    }
+    if let Some(g) = &patch.geo {
+        am.geo = Set(serde_json::to_string(g).unwrap_or_else(|_| "{}".into()));
     }
     if patch.is_default == Some(true) {
         cx.update_many::<region::Entity>()

@@ -134,6 +134,45 @@ pub async fn by_host(db: &DatabaseConnection, host: &str) -> Result<tenant::Mode
     tenant::Entity::find_by_id(domain.tenant_id).one(db).await?.ok_or(Error::UnknownHost { host })
 }
 
+/// A `Host` resolved to a store: the store, the domain of it that matched, and the label
+/// in front of that domain when the host is a subdomain (`msk` in `msk.shop.ru`).
+#[derive(Clone, Debug)]
+pub struct HostMatch {
+    /// The store.
+    pub tenant: Arc<tenant::Model>,
+    /// The store domain that matched (`shop.ru`), used e.g. as the region cookie's domain.
+    pub domain: String,
+    /// The first label when the host is `<label>.<store domain>`.
+    pub subdomain: Option<String>,
+}
+
+/// Finds the store for a host: an exact domain, or `<label>.<domain>` for any of the
+/// store's domains (region subdomains). Hosts that are IP addresses only match exactly.
+pub async fn match_host(db: &DatabaseConnection, host: &str) -> Result<HostMatch> {
+    let host = normalize_host(host);
+    if host.is_empty() || host.len() > 253 {
+        return Err(Error::UnknownHost { host: host.chars().take(253).collect() });
+    }
+    let mut candidates = vec![(host.clone(), None)];
+    if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') {
+        if let Some((label, rest)) = host.split_once('.') {
+            if !label.is_empty() && rest.contains(|c: char| c.is_ascii_alphabetic()) {
+                candidates.push((rest.to_string(), Some(label.to_string())));
+            }
+        }
+    }
+    let names: Vec<String> = candidates.iter().map(|(d, _)| d.clone()).collect();
+    let found = tenant_domain::Entity::find().filter(tenant_domain::Column::Domain.is_in(names)).all(db).await?;
+    for (domain, sub) in candidates {
+        if let Some(d) = found.iter().find(|f| f.domain == domain) {
+            if let Some(t) = tenant::Entity::find_by_id(d.tenant_id).one(db).await? {
+                return Ok(HostMatch { tenant: Arc::new(t), domain, subdomain: sub });
+            }
+        }
+    }
+    Err(Error::UnknownHost { host })
+}
+
 /// Finds a store by slug.
 pub async fn by_slug(db: &DatabaseConnection, slug: &str) -> Result<tenant::Model> {
     tenant::Entity::find()

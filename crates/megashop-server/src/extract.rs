@@ -1,22 +1,25 @@
 //! Request context: which store (from `Host`), which region, who is calling.
 //!
-//! [`resolve_shop`] runs as middleware on every `/api/v1` route: it finds the tenant
-//! (unknown host → 404 `unknown_host`, never another store), picks the region, and marks
-//! the response with `X-Megashop-Region: <code>; by=<how>`. Handlers take [`Shop`] or
-//! [`Staff`] and so can only reach that one store.
+//! [`route_request`] runs around the whole router: it finds the tenant (unknown host →
+//! 404 `unknown_host`, never another store), picks the region with the store's routing
+//! strategies, and marks the response with `X-Megashop-Region: <code>; by=<strategy>`.
+//! Handlers take [`Shop`] or [`Staff`] and so can only reach that one store.
 
 use crate::error::{ApiError, ApiResult};
+use crate::net;
 use crate::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use megashop_core::auth::{self, Claims};
 use megashop_core::regions::{self, RegionCx};
-use megashop_core::tenancy::{self, TenantCx};
+use megashop_core::routing::{RegionTable, RequestFacts, Strategy, UnknownRegion};
+use megashop_core::tenancy::{self, HostMatch, TenantCx};
 use megashop_core::Error;
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The store and region a request is for.
@@ -45,25 +48,9 @@ pub struct Staff {
     pub claims: Claims,
 }
 
-/// How the region was chosen, reported in `X-Megashop-Region`.
-#[derive(Clone, Copy, Debug)]
-pub enum RegionBy {
-    /// `?region=`
-    Query,
-    /// `X-Region` header.
-    Header,
-    /// The store's default region.
-    Default,
-}
-
-impl RegionBy {
-    fn as_str(self) -> &'static str {
-        match self {
-            RegionBy::Query => "query",
-            RegionBy::Header => "header",
-            RegionBy::Default => "default",
-        }
-    }
+/// Paths served for any host (probes and API documentation): no store is resolved.
+fn is_global(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/api/openapi.json" | "/api/docs")
 }
 
 fn host_of(req: &Request) -> String {
@@ -75,66 +62,127 @@ fn host_of(req: &Request) -> String {
         .unwrap_or_default()
 }
 
-fn region_param(req: &Request) -> Option<(String, RegionBy)> {
-    if let Some(q) = req.uri().query() {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
-        if let Some((_, v)) = pairs.into_iter().find(|(k, _)| k == "region") {
-            return Some((v.trim().to_ascii_lowercase(), RegionBy::Query));
-        }
-    }
-    req.headers()
-        .get("x-region")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| (v.trim().to_ascii_lowercase(), RegionBy::Header))
-}
-
-async fn tenant_for(state: &AppState, host: &str) -> ApiResult<Arc<megashop_core::entity::tenant::Model>> {
+async fn host_for(state: &AppState, host: &str) -> ApiResult<Arc<HostMatch>> {
     let host = tenancy::normalize_host(host);
     if let Some(t) = state.cache.tenant(&host) {
         return Ok(t);
     }
-    let t = Arc::new(tenancy::by_host(&state.db, &host).await?);
-    state.cache.put_tenant(host, t.clone());
+    let m = Arc::new(tenancy::match_host(&state.db, &host).await?);
+    state.cache.put_tenant(host, m.clone());
+    Ok(m)
+}
+
+async fn table_for(state: &AppState, cx: &TenantCx) -> ApiResult<Arc<RegionTable>> {
+    if let Some(t) = state.cache.table(cx.id()) {
+        return Ok(t);
+    }
+    let t = Arc::new(regions::table(cx).await?);
+    state.cache.put_table(cx.id(), t.clone());
     Ok(t)
 }
 
-async fn region_for(state: &AppState, cx: &TenantCx, code: Option<&str>) -> ApiResult<Option<Arc<RegionCx>>> {
-    let key = code.unwrap_or("");
-    if let Some(r) = state.cache.region(cx.id(), key) {
-        return Ok(Some(r));
+async fn region_for(state: &AppState, cx: &TenantCx, code: &str) -> ApiResult<Arc<RegionCx>> {
+    if let Some(r) = state.cache.region(cx.id(), code) {
+        return Ok(r);
     }
-    let r = match regions::resolve(cx, code).await {
-        Ok(r) => Arc::new(r),
-        // A store without any region can still be set up through the API.
-        Err(Error::NotFound { .. }) if code.is_none() => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    state.cache.put_region(cx.id(), key.to_string(), r.clone());
-    Ok(Some(r))
+    let r = Arc::new(regions::resolve(cx, Some(code)).await?);
+    state.cache.put_region(cx.id(), code.to_string(), r.clone());
+    Ok(r)
 }
 
-/// Middleware: resolves the [`Shop`] for `/api/v1` requests, and invalidates the cache
-/// after every successful write.
-pub async fn resolve_shop(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let host = host_of(&req);
-    let (code, by) = match region_param(&req) {
-        Some((code, by)) => (Some(code), by),
-        None => (None, RegionBy::Default),
-    };
-    let shop = async {
-        let tenant = tenant_for(&state, &host).await?;
-        let cx = TenantCx::new(tenant, state.db.clone());
-        let region = region_for(&state, &cx, code.as_deref()).await?;
-        Ok::<_, ApiError>((Shop { cx, region }, by))
+/// The region decision for one request, computed from borrowed request data.
+struct Decision {
+    code: Option<String>,
+    by: Strategy,
+    strip: bool,
+}
+
+fn decide(state: &AppState, req: &Request, m: &HostMatch, table: &RegionTable) -> Result<Decision, UnknownRegion> {
+    let path = req.uri().path();
+    let first = path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty());
+    let mut query = None;
+    if let Some(q) = req.uri().query() {
+        query = q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "region").map(|(_, v)| v);
     }
-    .await;
-    let (shop, by) = match shop {
-        Ok(s) => s,
+    let geo = if table.strategies.contains(&Strategy::Geoip) {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        net::client_ip(peer, req.headers(), &state.trusted_proxies).and_then(|ip| state.geo.lookup(ip))
+    } else {
+        None
+    };
+    let facts = RequestFacts {
+        path_segment: first,
+        subdomain: m.subdomain.as_deref(),
+        query,
+        header: req.headers().get("x-region").and_then(|v| v.to_str().ok()),
+        cookie: net::cookie(req.headers(), "region"),
+        geo: geo.as_ref(),
+        is_bot: net::is_crawler(req.headers()),
+    };
+    Ok(match table.resolve(&facts)? {
+        Some(r) => Decision { code: Some(table.regions[r.index].code.clone()), by: r.by, strip: r.strip_path_segment },
+        None => Decision { code: None, by: Strategy::Default, strip: false },
+    })
+}
+
+/// Removes the first path segment (`/msk/api/v1/products` → `/api/v1/products`).
+fn strip_first_segment(req: &mut Request) {
+    let uri = req.uri();
+    let path = uri.path();
+    let rest = path.trim_start_matches('/').split_once('/').map(|(_, r)| format!("/{r}")).unwrap_or_else(|| "/".into());
+    let pq = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = pq.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(new) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = new;
+        }
+    }
+}
+
+/// Middleware around the whole router (it may rewrite the path before routing): finds
+/// the store from `Host` (an unknown host gets 404 `unknown_host`, never another store),
+/// resolves the region with the store's strategies (an unknown region named by the host,
+/// the path or `?region=` gets 404 `region_not_found`), strips a region path prefix, and
+/// marks the response with `X-Megashop-Region: <code>; by=<strategy>`. It also invalidates
+/// the cache after every successful write.
+pub async fn route_request(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if is_global(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let host = host_of(&req);
+    let m = match host_for(&state, &host).await {
+        Ok(m) => m,
         Err(e) => return e.into_response(),
     };
-    let region_header = shop.region.as_ref().map(|r| format!("{}; by={}", r.region.code, by.as_str()));
+    let cx = TenantCx::new(m.tenant.clone(), state.db.clone());
+    let table = match table_for(&state, &cx).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let decision = match decide(&state, &req, &m, &table) {
+        Ok(d) => d,
+        Err(u) => {
+            let key: String = u.code.chars().take(32).collect();
+            return ApiError::Core(Error::NotFound { entity: "region", key }).into_response();
+        }
+    };
+    if decision.strip {
+        strip_first_segment(&mut req);
+    }
+    let region = match &decision.code {
+        Some(code) => match region_for(&state, &cx, code).await {
+            Ok(r) => Some(r),
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    let region_header = decision.code.as_ref().map(|c| format!("{c}; by={}", decision.by));
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    req.extensions_mut().insert(shop);
+    req.extensions_mut().insert(Shop { cx, region });
     let mut res = next.run(req).await;
     if write && res.status().is_success() {
         state.cache.invalidate();
@@ -153,7 +201,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Shop {
             .extensions
             .get::<Shop>()
             .cloned()
-            .ok_or_else(|| ApiError::Core(Error::Internal("route is not behind resolve_shop".into())))
+            .ok_or_else(|| ApiError::Core(Error::Internal("route is not behind route_request".into())))
     }
 }
 

@@ -1,10 +1,11 @@
 //! Megashop HTTP server: the axum application, its middleware and handlers.
 //!
 //! Request path: [`error::localize`] (errors in the client's language) →
-//! [`extract::resolve_shop`] (tenant from `Host`, region) → handler → core service.
+//! [`extract::route_request`] (store from `Host`, region by the store's strategies) → handler → core service.
 
 pub mod error;
 pub mod extract;
+pub mod net;
 pub mod routes;
 pub mod state;
 
@@ -37,7 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/price-types/{code}", patch(c::update_price_type).delete(c::delete_price_type))
         .route("/warehouses", get(c::list_warehouses).post(c::create_warehouse))
         .route("/warehouses/{code}", patch(c::update_warehouse).delete(c::delete_warehouse))
-        .route_layer(middleware::from_fn_with_state(state.clone(), extract::resolve_shop));
+        .route("/settings/region-routing", get(c::get_routing).put(c::set_routing));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(routes::docs::openapi))
@@ -45,9 +46,27 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
-        .layer(middleware::from_fn(error::localize))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The application with its outer middleware: localized errors and request
+/// routing (store and region), which may rewrite the path and so runs before the router.
+pub fn service(
+    state: AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + 'static {
+    let router = app(state.clone());
+    tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(error::localize))
+        .layer(middleware::from_fn_with_state(state, extract::route_request))
+        .service(router)
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then drains requests.
@@ -56,7 +75,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    use axum::ServiceExt;
+    let svc = service(state);
+    axum::serve(listener, ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(svc))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -3,8 +3,10 @@
 use bytes::Bytes;
 use megashop_core::auth::Keys;
 use megashop_core::config::Config;
-use megashop_core::entity::tenant;
 use megashop_core::regions::RegionCx;
+use megashop_core::routing::geo::GeoSource;
+use megashop_core::routing::RegionTable;
+use megashop_core::tenancy::HostMatch;
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -23,13 +25,25 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Hot-read cache.
     pub cache: Arc<Cache>,
+    /// GeoIP database (reloaded when its file changes).
+    pub geo: Arc<GeoSource>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
     /// Builds the state from a pool, keys and configuration.
     pub fn new(db: DatabaseConnection, keys: Keys, config: Config) -> Self {
         let ttl = Duration::from_millis(config.cache.catalog_ttl_ms);
-        AppState { db, keys: Arc::new(keys), config: Arc::new(config), cache: Arc::new(Cache::new(ttl)) }
+        let geo = GeoSource::new(config.geoip_database(), Duration::from_secs(config.geoip.reload_check_secs.max(1)));
+        AppState {
+            db,
+            keys: Arc::new(keys),
+            trusted_proxies: Arc::new(config.trusted_proxies()),
+            config: Arc::new(config),
+            cache: Arc::new(Cache::new(ttl)),
+            geo: Arc::new(geo),
+        }
     }
 }
 
@@ -74,7 +88,8 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
 pub struct Cache {
     generation: AtomicU64,
     ttl: Duration,
-    tenants: TtlMap<String, Arc<tenant::Model>>,
+    tenants: TtlMap<String, Arc<HostMatch>>,
+    tables: TtlMap<i64, Arc<RegionTable>>,
     regions: TtlMap<(i64, String), Arc<RegionCx>>,
     responses: TtlMap<String, Bytes>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -87,6 +102,7 @@ impl Cache {
             generation: AtomicU64::new(0),
             ttl,
             tenants: TtlMap::new(),
+            tables: TtlMap::new(),
             regions: TtlMap::new(),
             responses: TtlMap::new(),
             inflight: Mutex::new(HashMap::new()),
@@ -106,18 +122,33 @@ impl Cache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A cached tenant for a normalized host.
-    pub fn tenant(&self, host: &str) -> Option<Arc<tenant::Model>> {
+    /// A cached store match for a normalized host.
+    pub fn tenant(&self, host: &str) -> Option<Arc<HostMatch>> {
         if !self.enabled() {
             return None;
         }
         self.tenants.get(&host.to_string(), self.generation(), self.ttl)
     }
 
-    /// Remembers the tenant of a host.
-    pub fn put_tenant(&self, host: String, t: Arc<tenant::Model>) {
+    /// Remembers the store match of a host.
+    pub fn put_tenant(&self, host: String, t: Arc<HostMatch>) {
         if self.enabled() {
             self.tenants.put(host, self.generation(), t);
+        }
+    }
+
+    /// A cached routing table of a store.
+    pub fn table(&self, tenant_id: i64) -> Option<Arc<RegionTable>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.tables.get(&tenant_id, self.generation(), self.ttl)
+    }
+
+    /// Remembers a store's routing table.
+    pub fn put_table(&self, tenant_id: i64, t: Arc<RegionTable>) {
+        if self.enabled() {
+            self.tables.put(tenant_id, self.generation(), t);
         }
     }
 

@@ -18,10 +18,10 @@ async fn demo_store_prices_and_stock_depend_on_the_region() {
     assert_eq!(msk.status, 200, "{:?}", msk.body);
     assert_eq!(msk.headers["x-megashop-region"], "msk; by=default");
     let kzn = s.get(DEMO, "/api/v1/products/smartfon-apple-iphone-15?region=kzn").await;
-    assert_eq!(kzn.headers["x-megashop-region"], "kzn; by=query");
+    assert_eq!(kzn.headers["x-megashop-region"], "kzn; by=explicit");
     let spb =
         s.raw(Method::GET, DEMO, "/api/v1/products/smartfon-apple-iphone-15", None, None, &[("x-region", "spb")]).await;
-    assert_eq!(spb.headers["x-megashop-region"], "spb; by=header");
+    assert_eq!(spb.headers["x-megashop-region"], "spb; by=explicit");
 
     let price = |r: &common::Resp| r.body["variants"][0]["price"]["amount"].as_i64().unwrap();
     // Demo prices: Kazan is 92 % and Saint Petersburg 97 % of Moscow.
@@ -35,7 +35,7 @@ async fn demo_store_prices_and_stock_depend_on_the_region() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 50);
 
     let upper = s.get(DEMO, "/api/v1/products/smartfon-apple-iphone-15?region=KZN").await;
-    assert_eq!(upper.headers["x-megashop-region"], "kzn; by=query");
+    assert_eq!(upper.headers["x-megashop-region"], "kzn; by=explicit");
 
     let unknown = s.get(DEMO, "/api/v1/products?region=ekb").await;
     assert_eq!(unknown.status, 404);
@@ -45,7 +45,7 @@ async fn demo_store_prices_and_stock_depend_on_the_region() {
         s.raw(Method::GET, DEMO, "/api/v1/products/nope?region=spb", None, None, &[("accept-language", "ru")]).await;
     assert_eq!(ru.code(), "product_not_found");
     assert_eq!(ru.body["error"]["message"], "Не найдено: товар «nope».");
-    assert_eq!(ru.headers["x-megashop-region"], "spb; by=query");
+    assert_eq!(ru.headers["x-megashop-region"], "spb; by=explicit");
     s.stop().await;
 }
 

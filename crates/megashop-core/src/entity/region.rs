@@ -18,6 +18,8 @@ pub struct Model {
     pub parent_id: Option<i64>,
     pub is_default: bool,
     pub position: i32,
+    /// Geo rules as JSON (`routing::GeoRules`).
+    pub geo: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

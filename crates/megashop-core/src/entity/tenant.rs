@@ -14,6 +14,8 @@ pub struct Model {
     pub default_locale: String,
     pub default_currency: String,
     pub created_at: DateTimeUtc,
+    /// Region strategies in order, comma-separated (`path,subdomain,explicit,geoip,default`).
+    pub region_strategies: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

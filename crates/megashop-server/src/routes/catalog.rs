@@ -16,6 +16,7 @@ use megashop_core::catalog::products::{self, NewProduct, ProductPage, ProductPat
 use megashop_core::catalog::variants::{self, NewVariant, SetPrice, SetStock, VariantDetail, VariantPatch};
 use megashop_core::error::Problems;
 use megashop_core::regions::{self, NewRegion, RegionPatch, RegionView};
+use megashop_core::routing::Strategy;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -449,4 +450,26 @@ pub async fn update_warehouse(
 pub async fn delete_warehouse(staff: Staff, Path(code): Path<String>) -> ApiResult<StatusCode> {
     inventory::delete(&staff.shop.cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A store's region routing order.
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// Strategies in the order they are tried; must end with `default`.
+    pub strategies: Vec<Strategy>,
+}
+
+/// How this store picks a request's region (staff).
+#[utoipa::path(get, path = "/api/v1/settings/region-routing", tag = "regions", security(("bearer" = [])),
+    responses((status = 200, body = RoutingSettings)))]
+pub async fn get_routing(staff: Staff) -> ApiResult<Json<RoutingSettings>> {
+    Ok(Json(RoutingSettings { strategies: regions::parse_strategies(&staff.shop.cx.tenant.region_strategies) }))
+}
+
+/// Sets how this store picks a request's region (staff).
+#[utoipa::path(put, path = "/api/v1/settings/region-routing", tag = "regions", request_body = RoutingSettings, security(("bearer" = [])),
+    responses((status = 200, body = RoutingSettings), (status = 422, body = ErrorBody)))]
+pub async fn set_routing(staff: Staff, ApiJson(body): ApiJson<RoutingSettings>) -> ApiResult<Json<RoutingSettings>> {
+    Ok(Json(RoutingSettings { strategies: regions::set_strategies(&staff.shop.cx, &body.strategies).await? }))
 }

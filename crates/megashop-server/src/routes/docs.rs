@@ -28,12 +28,14 @@ impl Modify for BearerAuth {
         title = "Megashop API",
         version = "1",
         description = "Multi-tenant, multi-region eCommerce API. The store is chosen by the Host header; \
-prices and stock are for the request's region (`?region=`, `X-Region`, or the store's default), reported in \
-the `X-Megashop-Region` response header. Money is integer minor units plus an ISO 4217 currency. \
+prices and stock are for the request's region, chosen by the store's routing strategies (path prefix `/msk/...`, \
+subdomain `msk.shop.ru`, explicit `?region=` / `X-Region` / `region` cookie, GeoIP, default region) and reported \
+in the `X-Megashop-Region: <code>; by=<strategy>` response header. Money is integer minor units plus an ISO 4217 currency. \
 Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; messages follow Accept-Language (en, ru)."
     ),
     paths(
         catalog::get_store,
+        catalog::get_routing, catalog::set_routing,
         catalog::list_regions, catalog::get_region, catalog::create_region, catalog::update_region, catalog::delete_region,
         catalog::list_categories, catalog::get_category, catalog::create_category, catalog::update_category, catalog::delete_category,
         catalog::list_products, catalog::get_product, catalog::create_product, catalog::update_product, catalog::delete_product,

@@ -38,10 +38,15 @@ impl Resp {
 impl TestServer {
     /// Starts a server with the given in-process cache TTL (ms).
     pub async fn start_with_ttl(ttl_ms: u64) -> TestServer {
+        Self::start_with(|c| c.cache.catalog_ttl_ms = ttl_ms).await
+    }
+
+    /// Starts a server with a configuration adjusted by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let db = TestDb::new().await;
         let mut config = Config::default();
-        config.cache.catalog_ttl_ms = ttl_ms;
         config.server.max_body_bytes = 64 * 1024;
+        configure(&mut config);
         let keys = Keys::from_secret(&Secret::new("test-secret-test-secret-test-secret!"), 600);
         let state = AppState::new(db.conn.clone(), keys.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,381 @@
+//! GeoIP: reading MaxMind-format databases (GeoLite2/GeoIP2 City or Country, DB-IP Lite
+//! city or country) and matching a location against a region's rules.
+//!
+//! The database file is reloaded when it changes on disk, so `geoipupdate` (or a cron
+//! job replacing a DB-IP file) needs no restart. A missing, unreadable or corrupt file is
+//! logged and simply means "no location": routing falls through to the next strategy.
+
+use maxminddb::Reader;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where a client is, as far as the database knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GeoFacts {
+    /// ISO 3166-1 country code (`RU`).
+    pub country: Option<String>,
+    /// ISO 3166-2 subdivision codes without the country (`MOW`), most general first.
+    pub subdivisions: Vec<String>,
+    /// Subdivision names (any language the database has).
+    pub subdivision_names: Vec<String>,
+    /// GeoNames id of the city (GeoLite2/GeoIP2 only).
+    pub city_geoname_id: Option<u32>,
+    /// City name (Russian when the database has it, else English).
+    pub city_name: Option<String>,
+}
+
+/// A region's geo rules: which locations belong to it. Empty rules match nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeoRules {
+    /// ISO country codes (`RU`, `KZ`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// ISO 3166-2 subdivision codes, with or without the country (`MOW`, `RU-MOS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subdivisions: Vec<String>,
+    /// GeoNames city ids (`524901` is Moscow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cities: Vec<u32>,
+    /// City or subdivision names in any language (`Москва`, `Moscow`, `St.-Petersburg`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+/// Lower case, no district in parentheses, no dots/apostrophes/dashes: so that
+/// `St.-Petersburg`, `St Petersburg (Tsentralnyy rayon)` and `st petersburg` compare equal.
+pub fn normalize_name(s: &str) -> String {
+    let base = s.split('(').next().unwrap_or(s);
+    let mut out = String::with_capacity(base.len());
+    let mut space = false;
+    for c in base.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(if c == 'ё' { 'е' } else { c });
+        } else if matches!(c, ' ' | '-' | '.' | '_') {
+            space = true;
+        }
+    }
+    out
+}
+
+impl GeoRules {
+    /// How specifically the rules match: 3 city, 2 subdivision, 1 country, 0 no match.
+    pub fn score(&self, g: &GeoFacts) -> u8 {
+        if g.city_geoname_id.is_some_and(|id| self.cities.contains(&id)) {
+            return 3;
+        }
+        if !self.names.is_empty() {
+            if let Some(city) = &g.city_name {
+                let c = normalize_name(city);
+                if self.names.iter().any(|n| normalize_name(n) == c) {
+                    return 3;
+                }
+            }
+        }
+        let sub_code = |code: &str| {
+            self.subdivisions.iter().any(|s| {
+                let s = s.rsplit('-').next().unwrap_or(s);
+                s.eq_ignore_ascii_case(code)
+            })
+        };
+        if g.subdivisions.iter().any(|s| sub_code(s))
+            || (!self.names.is_empty()
+                && g.subdivision_names.iter().any(|n| {
+                    let n = normalize_name(n);
+                    self.names.iter().any(|r| normalize_name(r) == n)
+                }))
+        {
+            return 2;
+        }
+        if g.country.as_deref().is_some_and(|c| self.countries.iter().any(|x| x.eq_ignore_ascii_case(c))) {
+            return 1;
+        }
+        0
+    }
+
+    /// True when no rule is set.
+    pub fn is_empty(&self) -> bool {
+        self.countries.is_empty() && self.subdivisions.is_empty() && self.cities.is_empty() && self.names.is_empty()
+    }
+}
+
+#[derive(Deserialize)]
+struct Names<'a> {
+    #[serde(borrow, default)]
+    ru: Option<&'a str>,
+    #[serde(borrow, default)]
+    en: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn best(&self) -> Option<&'a str> {
+        self.ru.or(self.en)
+    }
+}
+
+#[derive(Deserialize)]
+struct Country<'a> {
+    #[serde(borrow, default)]
+    iso_code: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Subdivision<'a> {
+    #[serde(borrow, default)]
+    iso_code: Option<&'a str>,
+    #[serde(borrow, default)]
+    names: Option<Names<'a>>,
+}
+
+#[derive(Deserialize)]
+struct City<'a> {
+    #[serde(default)]
+    geoname_id: Option<u32>,
+    #[serde(borrow, default)]
+    names: Option<Names<'a>>,
+}
+
+/// GeoIP2/GeoLite2 records (`city` is an object) ...
+#[derive(Deserialize)]
+struct Geoip2Record<'a> {
+    #[serde(borrow, default)]
+    country: Option<Country<'a>>,
+    #[serde(borrow, default)]
+    subdivisions: Option<Vec<Subdivision<'a>>>,
+    #[serde(borrow, default)]
+    city: Option<City<'a>>,
+}
+
+/// ... and DB-IP Lite records (flat, `city` is a string).
+#[derive(Deserialize)]
+struct DbipRecord<'a> {
+    #[serde(borrow, default)]
+    country_code: Option<&'a str>,
+    #[serde(borrow, default)]
+    city: Option<&'a str>,
+    #[serde(borrow, default)]
+    state1: Option<&'a str>,
+    #[serde(borrow, default)]
+    state2: Option<&'a str>,
+}
+
+/// Which record layout a database uses, from its metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Schema {
+    Geoip2,
+    Dbip,
+}
+
+/// An open GeoIP database.
+pub struct GeoDb {
+    reader: Reader<Vec<u8>>,
+    schema: Schema,
+}
+
+impl std::fmt::Debug for GeoDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoDb").field("type", &self.reader.metadata().database_type).finish()
+    }
+}
+
+impl GeoDb {
+    /// Opens a database file (checked: a corrupt file is an error here, not a panic later).
+    pub fn open(path: &Path) -> Result<GeoDb, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        GeoDb::from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Opens a database from its bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<GeoDb, String> {
+        let reader = Reader::from_source(bytes).map_err(|e| format!("not a MaxMind DB file: {e}"))?;
+        let t = reader.metadata().database_type.to_ascii_lowercase();
+        let schema = if t.contains("geoip2") || t.contains("geolite2") { Schema::Geoip2 } else { Schema::Dbip };
+        Ok(GeoDb { reader, schema })
+    }
+
+    /// The database type from its metadata (`GeoLite2-City`, `country ipvAll`, ...).
+    pub fn database_type(&self) -> &str {
+        &self.reader.metadata().database_type
+    }
+
+    /// Looks an address up. IPv4-mapped IPv6 addresses are canonicalized first (some
+    /// databases have no `::ffff:0:0/96` alias). Private, loopback and unknown addresses,
+    /// and records the database cannot decode, give `None`.
+    pub fn lookup(&self, ip: IpAddr) -> Option<GeoFacts> {
+        let ip = ip.to_canonical();
+        if !is_public(ip) {
+            return None;
+        }
+        let found = self.reader.lookup(ip).ok()?;
+        match self.schema {
+            Schema::Geoip2 => {
+                let r: Geoip2Record<'_> = found.decode().ok()??;
+                let subs = r.subdivisions.unwrap_or_default();
+                let facts = GeoFacts {
+                    country: r.country.and_then(|c| c.iso_code).map(str::to_string),
+                    subdivisions: subs.iter().filter_map(|s| s.iso_code.map(str::to_string)).collect(),
+                    subdivision_names: subs
+                        .iter()
+                        .filter_map(|s| s.names.as_ref())
+                        .flat_map(|n| [n.ru, n.en])
+                        .flatten()
+                        .map(str::to_string)
+                        .collect(),
+                    city_geoname_id: r.city.as_ref().and_then(|c| c.geoname_id),
+                    city_name: r.city.as_ref().and_then(|c| c.names.as_ref()).and_then(Names::best).map(str::to_string),
+                };
+                (facts != GeoFacts::default()).then_some(facts)
+            }
+            Schema::Dbip => {
+                let r: DbipRecord<'_> = found.decode().ok()??;
+                let facts = GeoFacts {
+                    country: r.country_code.map(str::to_string),
+                    subdivisions: vec![],
+                    subdivision_names: [r.state1, r.state2]
+                        .into_iter()
+                        .flatten()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    city_geoname_id: None,
+                    city_name: r.city.filter(|s| !s.is_empty()).map(str::to_string),
+                };
+                (facts != GeoFacts::default()).then_some(facts)
+            }
+        }
+    }
+}
+
+/// False for loopback, private, link-local, documentation and other non-routable addresses.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64) // CGNAT 100.64/10
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+struct Loaded {
+    db: Option<Arc<GeoDb>>,
+    modified: Option<SystemTime>,
+    checked: Instant,
+}
+
+/// A GeoIP database file that is reloaded when it changes (checked at most every
+/// `check_every`). Cheap to share; lookups never block on a reload.
+pub struct GeoSource {
+    path: Option<PathBuf>,
+    check_every: Duration,
+    state: RwLock<Loaded>,
+}
+
+impl GeoSource {
+    /// Watches `path` (`None`: GeoIP off).
+    pub fn new(path: Option<PathBuf>, check_every: Duration) -> GeoSource {
+        let src = GeoSource {
+            path,
+            check_every,
+            state: RwLock::new(Loaded { db: None, modified: None, checked: Instant::now() }),
+        };
+        src.reload();
+        src
+    }
+
+    /// A source with no database.
+    pub fn disabled() -> GeoSource {
+        GeoSource::new(None, Duration::from_secs(3600))
+    }
+
+    fn reload(&self) {
+        let Some(path) = &self.path else { return };
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let db = match GeoDb::open(path) {
+            Ok(db) => {
+                tracing::info!(path = %path.display(), kind = db.database_type(), "GeoIP database loaded");
+                Some(Arc::new(db))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "GeoIP database unavailable; location-based routing is off until it is fixed");
+                None
+            }
+        };
+        if let Ok(mut s) = self.state.write() {
+            *s = Loaded { db, modified, checked: Instant::now() };
+        }
+    }
+
+    /// The current database, reloading it first when the file changed.
+    pub fn current(&self) -> Option<Arc<GeoDb>> {
+        let path = self.path.as_ref()?;
+        let (db, stale) = {
+            let s = self.state.read().ok()?;
+            (s.db.clone(), s.checked.elapsed() >= self.check_every)
+        };
+        if stale {
+            let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            let changed = self.state.read().map(|s| s.modified != modified).unwrap_or(false);
+            if changed {
+                self.reload();
+                return self.state.read().ok()?.db.clone();
+            }
+            if let Ok(mut s) = self.state.write() {
+                s.checked = Instant::now();
+            }
+        }
+        db
+    }
+
+    /// Looks up an address in the current database.
+    pub fn lookup(&self, ip: IpAddr) -> Option<GeoFacts> {
+        self.current()?.lookup(ip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_across_spellings() {
+        assert_eq!(normalize_name("St.-Petersburg"), normalize_name("St Petersburg (Tsentralnyy rayon)"));
+        assert_eq!(normalize_name("Орёл"), "орел");
+        assert_eq!(normalize_name("  Москва "), "москва");
+    }
+
+    #[test]
+    fn private_addresses_are_not_looked_up() {
+        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "100.64.0.1", "::1", "fd00::1", "fe80::1"] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_public("95.165.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_not_a_panic() {
+        assert!(GeoDb::from_bytes(b"definitely not an mmdb".to_vec()).is_err());
+        assert!(GeoDb::from_bytes(vec![]).is_err());
+        let src = GeoSource::new(Some(PathBuf::from("/nonexistent/GeoLite2-City.mmdb")), Duration::from_secs(1));
+        assert!(src.lookup("95.165.0.1".parse().unwrap()).is_none());
+    }
+}
