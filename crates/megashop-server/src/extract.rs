@@ -29,6 +29,25 @@ pub struct Shop {
     pub cx: TenantCx,
     /// The request's region; `None` only while the store has no region at all.
     pub region: Option<Arc<RegionCx>>,
+    /// How the region was chosen.
+    pub by: Strategy,
+    /// The store domain the request's host matched (`shop.ru` for `msk.shop.ru`): the
+    /// domain for cookies that must hold across region subdomains.
+    pub domain: String,
+    /// The host as the client sent it (without port), for absolute links.
+    pub host: String,
+    /// The whole store's region table (codes, order), for pickers and alternate links.
+    pub table: Arc<RegionTable>,
+}
+
+impl Shop {
+    /// The path prefix links must keep (`/msk` when the region came from the path).
+    pub fn path_prefix(&self) -> String {
+        match (&self.region, self.by) {
+            (Some(r), Strategy::Path) => format!("/{}", r.region.code),
+            _ => String::new(),
+        }
+    }
 }
 
 impl Shop {
@@ -182,7 +201,8 @@ pub async fn route_request(State(state): State<AppState>, mut req: Request, next
     };
     let region_header = decision.code.as_ref().map(|c| format!("{c}; by={}", decision.by));
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    req.extensions_mut().insert(Shop { cx, region });
+    let host = tenancy::normalize_host(&host);
+    req.extensions_mut().insert(Shop { cx, region, by: decision.by, domain: m.domain.clone(), host, table });
     let mut res = next.run(req).await;
     if write && res.status().is_success() {
         state.cache.invalidate();
