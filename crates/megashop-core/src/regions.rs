@@ -5,7 +5,7 @@
 use crate::catalog::taken_or;
 use crate::entity::{price_type, region, region_warehouse, warehouse};
 use crate::error::{Error, Problems, Result};
-use crate::routing::{GeoRules, RegionEntry, RegionTable, Strategy, RESERVED_CODES};
+use crate::routing::{GeoMatcher, GeoRules, RegionEntry, RegionTable, Strategy, RESERVED_CODES};
 use crate::tenancy::TenantCx;
 use crate::validate;
 use sea_orm::{
@@ -147,7 +147,10 @@ pub async fn table(cx: &TenantCx) -> Result<RegionTable> {
         default: regions.iter().position(|r| r.is_default),
         regions: regions
             .into_iter()
-            .map(|r| RegionEntry { geo: serde_json::from_str(&r.geo).unwrap_or_default(), code: r.code })
+            .map(|r| RegionEntry {
+                geo: GeoMatcher::from(&serde_json::from_str::<GeoRules>(&r.geo).unwrap_or_default()),
+                code: r.code,
+            })
             .collect(),
         strategies: parse_strategies(&cx.tenant.region_strategies),
     })

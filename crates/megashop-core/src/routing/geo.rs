@@ -66,31 +66,74 @@ pub fn normalize_name(s: &str) -> String {
 }
 
 impl GeoRules {
+    /// True when no rule is set.
+    pub fn is_empty(&self) -> bool {
+        self.countries.is_empty() && self.subdivisions.is_empty() && self.cities.is_empty() && self.names.is_empty()
+    }
+}
+
+/// [`GeoRules`] prepared for matching: codes upper-cased, names normalized once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GeoMatcher {
+    countries: Vec<String>,
+    subdivisions: Vec<String>,
+    cities: Vec<u32>,
+    names: Vec<String>,
+}
+
+impl From<&GeoRules> for GeoMatcher {
+    fn from(r: &GeoRules) -> Self {
+        GeoMatcher {
+            countries: r.countries.iter().map(|c| c.to_ascii_uppercase()).collect(),
+            subdivisions: r
+                .subdivisions
+                .iter()
+                .map(|s| s.rsplit('-').next().unwrap_or(s).to_ascii_uppercase())
+                .collect(),
+            cities: r.cities.clone(),
+            names: r.names.iter().map(|n| normalize_name(n)).filter(|n| !n.is_empty()).collect(),
+        }
+    }
+}
+
+/// A location with its names normalized once, to be scored against many regions.
+pub struct NormalizedFacts<'a> {
+    facts: &'a GeoFacts,
+    city: Option<String>,
+    subdivisions: Vec<String>,
+}
+
+impl<'a> NormalizedFacts<'a> {
+    /// Normalizes the names of `facts` (only worth it when some region matches by name).
+    pub fn new(facts: &'a GeoFacts, with_names: bool) -> Self {
+        NormalizedFacts {
+            facts,
+            city: if with_names { facts.city_name.as_deref().map(normalize_name) } else { None },
+            subdivisions: if with_names {
+                facts.subdivision_names.iter().map(|n| normalize_name(n)).collect()
+            } else {
+                vec![]
+            },
+        }
+    }
+}
+
+impl GeoMatcher {
+    /// True when some rule matches by name.
+    pub fn has_names(&self) -> bool {
+        !self.names.is_empty()
+    }
+
     /// How specifically the rules match: 3 city, 2 subdivision, 1 country, 0 no match.
-    pub fn score(&self, g: &GeoFacts) -> u8 {
-        if g.city_geoname_id.is_some_and(|id| self.cities.contains(&id)) {
+    pub fn score(&self, n: &NormalizedFacts<'_>) -> u8 {
+        let g = n.facts;
+        if g.city_geoname_id.is_some_and(|id| self.cities.contains(&id))
+            || n.city.as_ref().is_some_and(|c| self.names.contains(c))
+        {
             return 3;
         }
-        if !self.names.is_empty() {
-            if let Some(city) = &g.city_name {
-                let c = normalize_name(city);
-                if self.names.iter().any(|n| normalize_name(n) == c) {
-                    return 3;
-                }
-            }
-        }
-        let sub_code = |code: &str| {
-            self.subdivisions.iter().any(|s| {
-                let s = s.rsplit('-').next().unwrap_or(s);
-                s.eq_ignore_ascii_case(code)
-            })
-        };
-        if g.subdivisions.iter().any(|s| sub_code(s))
-            || (!self.names.is_empty()
-                && g.subdivision_names.iter().any(|n| {
-                    let n = normalize_name(n);
-                    self.names.iter().any(|r| normalize_name(r) == n)
-                }))
+        if g.subdivisions.iter().any(|s| self.subdivisions.iter().any(|r| r.eq_ignore_ascii_case(s)))
+            || n.subdivisions.iter().any(|s| self.names.contains(s))
         {
             return 2;
         }
@@ -98,11 +141,6 @@ impl GeoRules {
             return 1;
         }
         0
-    }
-
-    /// True when no rule is set.
-    pub fn is_empty(&self) -> bool {
-        self.countries.is_empty() && self.subdivisions.is_empty() && self.cities.is_empty() && self.names.is_empty()
     }
 }
 

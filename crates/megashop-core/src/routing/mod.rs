@@ -8,7 +8,8 @@
 
 pub mod geo;
 
-pub use geo::{GeoFacts, GeoRules};
+use geo::NormalizedFacts;
+pub use geo::{GeoFacts, GeoMatcher, GeoRules};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -100,8 +101,8 @@ pub struct UnknownRegion {
 pub struct RegionEntry {
     /// Code (`msk`).
     pub code: String,
-    /// Geo rules.
-    pub geo: GeoRules,
+    /// Geo rules, prepared for matching.
+    pub geo: GeoMatcher,
 }
 
 /// A store's regions and routing order, ready for per-request resolution.
@@ -185,14 +186,27 @@ impl RegionTable {
     /// The region whose geo rules match the location most specifically (city over
     /// subdivision over country); ties go to the earlier region.
     pub fn match_geo(&self, g: &GeoFacts) -> Option<usize> {
-        let mut best: Option<(u8, usize)> = None;
-        for (i, r) in self.regions.iter().enumerate() {
-            let score = r.geo.score(g);
-            if score > 0 && best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, i));
+        let best = |n: &NormalizedFacts<'_>| {
+            let mut best: Option<(u8, usize)> = None;
+            for (i, r) in self.regions.iter().enumerate() {
+                let score = r.geo.score(n);
+                if score > 0 && best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, i));
+                }
             }
+            best
+        };
+        // Ids and codes first; names (which must be normalized, i.e. allocated) only when
+        // they could still find a more specific match.
+        let by_codes = best(&NormalizedFacts::new(g, false));
+        if by_codes.is_some_and(|(s, _)| s == 3) || !self.regions.iter().any(|r| r.geo.has_names()) {
+            return by_codes.map(|(_, i)| i);
         }
-        best.map(|(_, i)| i)
+        let by_names = best(&NormalizedFacts::new(g, true));
+        match (by_codes, by_names) {
+            (Some((a, i)), Some((b, j))) => Some(if b > a || (b == a && j < i) { j } else { i }),
+            (x, y) => x.or(y).map(|(_, i)| i),
+        }
     }
 }
 
@@ -201,7 +215,7 @@ mod tests {
     use super::*;
 
     fn table() -> RegionTable {
-        let rules = |json: serde_json::Value| serde_json::from_value::<GeoRules>(json).unwrap();
+        let rules = |json: serde_json::Value| GeoMatcher::from(&serde_json::from_value::<GeoRules>(json).unwrap());
         RegionTable {
             regions: vec![
                 RegionEntry {
