@@ -89,11 +89,25 @@ async fn run_server(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A small GeoIP database (Russian networks of GeoLite2 City 2019-12-24, CC BY-SA 4.0;
+/// see `cli/assets/README.md`) so that the quickstart routes Russian addresses by location.
+const BUNDLED_GEOIP: &[u8] = include_bytes!("../assets/GeoLite2-City-RU.mmdb");
+
+/// Puts the bundled GeoIP database into the data directory unless one is configured or present.
+fn install_bundled_geoip(cfg: &Config) -> anyhow::Result<()> {
+    if cfg.geoip_database().is_none() {
+        let path = cfg.data_dir.join("GeoLite2-City.mmdb");
+        std::fs::write(&path, BUNDLED_GEOIP).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// `megashop quickstart`
 pub async fn quickstart(src: &ConfigSource, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cfg = load_config(src, &args)?;
     init_logging(&cfg);
     let conn = open_db(&cfg, args.reset).await?;
+    install_bundled_geoip(&cfg)?;
     let (store, created) = demo::ensure_demo_store(&conn).await?;
     let keys = Keys::from_secret(&cfg.jwt_secret()?, cfg.auth.access_token_ttl_secs);
     let token = keys.issue_staff(&store, "quickstart", "owner", Some(24 * 3600))?;
@@ -106,6 +120,7 @@ pub async fn quickstart(src: &ConfigSource, args: ServeArgs) -> anyhow::Result<E
         println!("  Store API         {base}/api/v1/store");
         println!("  Products (Moscow) {base}/api/v1/products");
         println!("  Products (Kazan)  {base}/api/v1/products?region=kzn");
+        println!("  By location       curl -H 'X-Forwarded-For: 5.18.0.1' {base}/api/v1/store   (Saint Petersburg)");
         println!("  Categories        {base}/api/v1/categories");
         println!("  API reference     {base}/api/docs");
         println!("  OpenAPI           {base}/api/openapi.json");

@@ -110,6 +110,10 @@ async fn quickstart_serves_the_demo_store_stops_on_ctrl_c_and_reuses_data() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    // The bundled GeoIP database locates a Saint Petersburg address (loopback is a trusted proxy).
+    let located = client.get(format!("{url}/api/v1/store")).header("x-forwarded-for", "5.18.0.1").send().await.unwrap();
+    assert_eq!(located.headers()["x-megashop-region"], "spb; by=geoip");
+    assert!(data.join("GeoLite2-City.mmdb").exists());
     let (ok, stderr) = interrupt_and_wait(child);
     assert!(ok, "quickstart exited with an error after Ctrl-C: {stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
