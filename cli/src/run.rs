@@ -95,8 +95,8 @@ const BUNDLED_GEOIP: &[u8] = include_bytes!("../assets/GeoLite2-City-RU.mmdb");
 
 /// Puts the bundled GeoIP database into the data directory unless one is configured or present.
 fn install_bundled_geoip(cfg: &Config) -> anyhow::Result<()> {
-    if cfg.geoip_database().is_none() {
-        let path = cfg.data_dir.join("GeoLite2-City.mmdb");
+    let path = cfg.geoip_path();
+    if cfg.geoip.database.as_os_str().is_empty() && !path.exists() {
         std::fs::write(&path, BUNDLED_GEOIP).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

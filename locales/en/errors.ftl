@@ -32,3 +32,5 @@ entity-variant = variant
 entity-region = region
 entity-price-type = price type
 entity-warehouse = warehouse
+entity-delivery-method = delivery method
+entity-content = content block

@@ -34,3 +34,5 @@ entity-variant = вариант товара
 entity-region = регион
 entity-price-type = тип цен
 entity-warehouse = склад
+entity-delivery-method = способ доставки
+entity-content = блок контента

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_catalog;
 mod m20261123_000002_region_routing;
+mod m20261123_000003_delivery_and_content;
 
 /// The ordered list of Megashop migrations.
 pub struct Migrator;
@@ -15,6 +16,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_catalog::Migration), Box::new(m20261123_000002_region_routing::Migration)]
+        vec![
+            Box::new(m20261123_000001_catalog::Migration),
+            Box::new(m20261123_000002_region_routing::Migration),
+            Box::new(m20261123_000003_delivery_and_content::Migration),
+        ]
     }
 }

@@ -37,7 +37,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Region::Table)
-                    .add_column(ColumnDef::new(Region::Geo).string_len(4000).not_null().default("{}"))
+                    .add_column(ColumnDef::new(Region::Geo).text().not_null().default("{}"))
                     .to_owned(),
             )
             .await

@@ -63,7 +63,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct GeoipConfig {
     /// Path of a MaxMind-format database (GeoLite2/GeoIP2 City or Country, DB-IP Lite).
-    /// Empty: `data_dir/GeoLite2-City.mmdb` when that file exists, else GeoIP is off.
+    /// Empty: `data_dir/GeoLite2-City.mmdb`, watched even while missing.
     pub database: PathBuf,
     /// How often to check whether the file changed (and reload it), in seconds.
     pub reload_check_secs: u64,
@@ -301,13 +301,14 @@ impl Config {
         self.server.trusted_proxies.iter().filter_map(|p| parse_net(p)).collect()
     }
 
-    /// The GeoIP database to load, if any.
-    pub fn geoip_database(&self) -> Option<PathBuf> {
-        if !self.geoip.database.as_os_str().is_empty() {
-            return Some(self.geoip.database.clone());
+    /// The GeoIP database file: the configured one, else `data_dir/GeoLite2-City.mmdb`
+    /// (watched even while it does not exist, so dropping a file there turns GeoIP on).
+    pub fn geoip_path(&self) -> PathBuf {
+        if self.geoip.database.as_os_str().is_empty() {
+            self.data_dir.join("GeoLite2-City.mmdb")
+        } else {
+            self.geoip.database.clone()
         }
-        let default = self.data_dir.join("GeoLite2-City.mmdb");
-        default.is_file().then_some(default)
     }
 
     /// The listen address (validated by [`Config::validate`]).

@@ -8,6 +8,8 @@ use crate::catalog::inventory::{self, NewWarehouse};
 use crate::catalog::pricing::{self, NewPriceType};
 use crate::catalog::products::{self, NewProduct};
 use crate::catalog::variants::NewVariant;
+use crate::content::{self, PutContent};
+use crate::delivery::{self, PutDeliveryMethod};
 use crate::entity::{price, price_type, product, stock, tenant, variant, warehouse};
 use crate::error::Result;
 use crate::regions::{self, NewRegion};
@@ -115,6 +117,28 @@ pub async fn ensure_demo_store(db: &DatabaseConnection) -> Result<(tenant::Model
             },
         )
         .await?;
+    }
+    for (region, code, name, price, free_from, min_days, max_days) in [
+        ("msk", "courier", "Курьер по Москве", 39_900, Some(500_000), 1, 2),
+        ("msk", "pickup", "Самовывоз с Лесной ул.", 0, None, 0, 1),
+        ("spb", "courier", "Курьер по Санкт-Петербургу", 44_900, Some(700_000), 1, 3),
+        ("kzn", "post", "Почта России", 29_900, None, 3, 7),
+    ] {
+        delivery::put(
+            &cx,
+            region,
+            code,
+            PutDeliveryMethod { name: name.into(), price, free_from, min_days, max_days, position: None },
+        )
+        .await?;
+    }
+    for (key, region, title, body) in [
+        ("banner", None, "Доставка по всей России", "<p>Доставим в Москву, Санкт-Петербург и Казань.</p>"),
+        ("banner", Some("msk"), "Бесплатная доставка от 5 000 ₽", "<p>Курьером по Москве — бесплатно от 5 000 ₽.</p>"),
+        ("page:pickup", Some("msk"), "Пункт самовывоза", "<p>Москва, Лесная ул., 5. Ежедневно с 10 до 21.</p>"),
+    ] {
+        content::put(&cx, key, PutContent { title: title.into(), body: body.into(), region: region.map(Into::into) })
+            .await?;
     }
     let region = regions::resolve(&cx, None).await?;
     for p in demo_products() {

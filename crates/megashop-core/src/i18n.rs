@@ -1,5 +1,6 @@
-//! Localized messages (Fluent). English and Russian ship in `locales/`; Russian plural
-//! forms are real Fluent plurals, not string concatenation.
+//! Localized messages (Fluent). English and Russian ship in `locales/`: `errors.ftl`
+//! (API and CLI errors) and `storefront.ftl` (the server-rendered shop pages). Russian
+//! plural forms are real Fluent plurals, not string concatenation.
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -52,6 +53,17 @@ impl Locale {
     }
 }
 
+/// The compiled-in `.ftl` sources of each language, in the same order.
+struct Sources {
+    en: [&'static str; 2],
+    ru: [&'static str; 2],
+}
+
+const CATALOGUES: Sources = Sources {
+    en: [include_str!("../../../locales/en/errors.ftl"), include_str!("../../../locales/en/storefront.ftl")],
+    ru: [include_str!("../../../locales/ru/errors.ftl"), include_str!("../../../locales/ru/storefront.ftl")],
+};
+
 struct Bundles {
     en: FluentBundle<FluentResource>,
     ru: FluentBundle<FluentResource>,
@@ -70,10 +82,7 @@ fn bundle(lang: LanguageIdentifier, sources: &[&str]) -> FluentBundle<FluentReso
 
 fn bundles() -> &'static Bundles {
     static B: OnceLock<Bundles> = OnceLock::new();
-    B.get_or_init(|| Bundles {
-        en: bundle(langid!("en"), &[include_str!("../../../locales/en/errors.ftl")]),
-        ru: bundle(langid!("ru"), &[include_str!("../../../locales/ru/errors.ftl")]),
-    })
+    B.get_or_init(|| Bundles { en: bundle(langid!("en"), &CATALOGUES.en), ru: bundle(langid!("ru"), &CATALOGUES.ru) })
 }
 
 /// Renders message `id` in `locale` with `args`; falls back to English, then to the id.
@@ -113,9 +122,6 @@ mod tests {
 
     #[test]
     fn catalogues_parse_and_have_the_same_ids() {
-        for src in [include_str!("../../../locales/en/errors.ftl"), include_str!("../../../locales/ru/errors.ftl")] {
-            assert!(FluentResource::try_new(src.to_string()).is_ok());
-        }
         let ids = |src: &str| {
             let mut v: Vec<String> = src
                 .lines()
@@ -125,10 +131,30 @@ mod tests {
             v.sort();
             v
         };
-        assert_eq!(
-            ids(include_str!("../../../locales/en/errors.ftl")),
-            ids(include_str!("../../../locales/ru/errors.ftl"))
-        );
+        // errors.ftl, then storefront.ftl: each file on its own, so a message cannot
+        // hide in the other file of the other language.
+        for (en, ru) in CATALOGUES.en.iter().zip(CATALOGUES.ru) {
+            for src in [en, &ru] {
+                let parsed = FluentResource::try_new(src.to_string());
+                assert!(parsed.is_ok(), "syntax errors: {:?}", parsed.err().map(|(_, e)| e));
+            }
+            assert!(!ids(en).is_empty());
+            assert_eq!(ids(en), ids(ru));
+        }
+    }
+
+    #[test]
+    fn storefront_plurals_follow_cldr() {
+        let m = |l, n: u64| message(l, "sf-found", &[("count", n.to_string())]);
+        assert_eq!(m(Locale::Ru, 1), "Найдено 1 товар");
+        assert_eq!(m(Locale::Ru, 2), "Найдено 2 товара");
+        assert_eq!(m(Locale::Ru, 5), "Найдено 5 товаров");
+        assert_eq!(m(Locale::Ru, 11), "Найдено 11 товаров");
+        assert_eq!(m(Locale::Ru, 21), "Найдено 21 товар");
+        assert_eq!(m(Locale::Ru, 22), "Найдено 22 товара");
+        assert_eq!(m(Locale::Ru, 0), "Найдено 0 товаров");
+        assert_eq!(m(Locale::En, 1), "1 product found");
+        assert_eq!(m(Locale::En, 21), "21 products found");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod content;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod entity;
 pub mod error;

@@ -281,7 +281,7 @@ async fn price_type_by_code(cx: &TenantCx, code: &str) -> Result<price_type::Mod
 /// Creates a region.
 pub async fn create(cx: &TenantCx, input: NewRegion) -> Result<RegionView> {
     let mut p = Problems::default();
-    validate::code(&mut p, "code", &input.code);
+    validate::region_code(&mut p, "code", &input.code);
     if RESERVED_CODES.contains(&input.code.as_str()) {
         p.push("code", "reserved", "this code is a path of Megashop itself; choose another");
     }
@@ -412,6 +412,13 @@ pub async fn delete(cx: &TenantCx, code: &str) -> Result<()> {
             reason: "it is the default region; make another one default first".into(),
         });
     }
-    cx.delete_where::<region::Entity>(region::Column::Id.eq(row.id)).exec(&cx.db).await?;
+    let txn = cx.db.begin().await?;
+    cx.delete_where::<crate::entity::content_block::Entity>(
+        crate::entity::content_block::Column::RegionCode.eq(&row.code),
+    )
+    .exec(&txn)
+    .await?;
+    cx.delete_where::<region::Entity>(region::Column::Id.eq(row.id)).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }

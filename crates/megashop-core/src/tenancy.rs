@@ -5,8 +5,8 @@
 //! Services never call `Entity::find()` on tenant-owned tables directly.
 
 use crate::entity::{
-    category, external_ref, price, price_type, product, product_attribute, region, region_warehouse, stock, tenant,
-    tenant_domain, variant, warehouse,
+    category, content_block, delivery_method, external_ref, price, price_type, product, product_attribute, region,
+    region_warehouse, stock, tenant, tenant_domain, variant, warehouse,
 };
 use crate::error::{Error, Problems, Result};
 use crate::validate;
@@ -33,6 +33,8 @@ macro_rules! tenant_owned {
 }
 tenant_owned!(
     category,
+    content_block,
+    delivery_method,
     external_ref,
     price,
     price_type,

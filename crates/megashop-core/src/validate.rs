@@ -25,6 +25,18 @@ pub fn code(p: &mut Problems, field: &str, v: &str) {
     }
 }
 
+/// A region code: 1–32 chars of `a-z`, `0-9`, `-` (it appears in host names and paths).
+pub fn region_code(p: &mut Problems, field: &str, v: &str) {
+    let ok = !v.is_empty()
+        && v.len() <= 32
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if !ok {
+        p.push(field, "invalid_code", "use 1-32 characters: a-z, 0-9 and '-' (region codes appear in host names)");
+    }
+}
+
 /// A SKU: 1–100 printable characters without spaces at the ends.
 pub fn sku(p: &mut Problems, field: &str, v: &str) {
     if v.is_empty() || v.chars().count() > 100 || v.trim() != v || v.chars().any(char::is_control) {

@@ -119,28 +119,43 @@ struct Decision {
 fn decide(state: &AppState, req: &Request, m: &HostMatch, table: &RegionTable) -> Result<Decision, UnknownRegion> {
     let path = req.uri().path();
     let first = path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty());
-    let mut query = None;
-    if let Some(q) = req.uri().query() {
-        query = q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "region").map(|(_, v)| v);
-    }
-    let geo = if table.strategies.contains(&Strategy::Geoip) {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        net::client_ip(peer, req.headers(), &state.trusted_proxies).and_then(|ip| state.geo.lookup(ip))
-    } else {
-        None
-    };
-    let facts = RequestFacts {
+    let query: Option<String> = req.uri().query().filter(|q| q.contains("region=")).and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, v)| k == "region" && !v.trim().is_empty())
+            .map(|(_, v)| v)
+    });
+    let mut facts = RequestFacts {
         path_segment: first,
         subdomain: m.subdomain.as_deref(),
-        query,
-        header: req.headers().get("x-region").and_then(|v| v.to_str().ok()),
+        query: query.as_deref(),
+        header: req.headers().get("x-region").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty()),
         cookie: net::cookie(req.headers(), "region"),
-        geo: geo.as_ref(),
+        geo: None,
         is_bot: net::is_crawler(req.headers()),
     };
-    Ok(match table.resolve(&facts)? {
-        Some(r) => Decision { code: Some(table.regions[r.index].code.clone()), by: r.by, strip: r.strip_path_segment },
-        None => Decision { code: None, by: Strategy::Default, strip: false },
+    let mut found = table.resolve(&facts)?;
+    // GeoIP costs a lookup: only done when the strategy that decided without it comes
+    // after geoip in the store's order (or nothing decided).
+    let geo_pos = table.strategies.iter().position(|s| *s == Strategy::Geoip);
+    let decided_pos = found.and_then(|r| table.strategies.iter().position(|s| *s == r.by));
+    let geo;
+    if let Some(gp) = geo_pos.filter(|gp| !facts.is_bot && decided_pos.is_none_or(|d| d > *gp)) {
+        let _ = gp;
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        geo = net::client_ip(peer, req.headers(), &state.trusted_proxies).and_then(|ip| state.geo.lookup(ip));
+        if geo.is_some() {
+            facts.geo = geo.as_ref();
+            found = table.resolve(&facts)?;
+        }
+    }
+    // A region path prefix is stripped whenever path routing is on, even if another
+    // strategy decided first, so `/msk/...` never 404s.
+    let strip = table.strategies.contains(&Strategy::Path) && first.is_some_and(|f| table.find(f).is_some());
+    Ok(match found {
+        Some(r) => Decision { code: Some(table.regions[r.index].code.clone()), by: r.by, strip },
+        None => Decision { code: None, by: Strategy::Default, strip },
     })
 }
 

@@ -2,12 +2,14 @@
 //!
 //! Request path: [`error::localize`] (errors in the client's language) →
 //! [`extract::route_request`] (store from `Host`, region by the store's strategies) → handler → core service.
+//! Handlers are the JSON API ([`routes`], under `/api`) and the HTML shop ([`storefront`], at the root).
 
 pub mod error;
 pub mod extract;
 pub mod net;
 pub mod routes;
 pub mod state;
+pub mod storefront;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
@@ -38,13 +40,27 @@ pub fn app(state: AppState) -> Router {
         .route("/price-types/{code}", patch(c::update_price_type).delete(c::delete_price_type))
         .route("/warehouses", get(c::list_warehouses).post(c::create_warehouse))
         .route("/warehouses/{code}", patch(c::update_warehouse).delete(c::delete_warehouse))
-        .route("/settings/region-routing", get(c::get_routing).put(c::set_routing));
+        .route("/settings/region-routing", get(c::get_routing).put(c::set_routing))
+        .route("/delivery-methods", get(routes::regional::current_delivery))
+        .route("/regions/{code}/delivery-methods", get(routes::regional::region_delivery))
+        .route(
+            "/regions/{code}/delivery-methods/{method}",
+            put(routes::regional::put_delivery).delete(routes::regional::delete_delivery),
+        )
+        .route("/content", get(routes::regional::list_content))
+        .route(
+            "/content/{key}",
+            get(routes::regional::get_content)
+                .put(routes::regional::put_content)
+                .delete(routes::regional::delete_content),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(routes::docs::openapi))
         .route("/api/docs", get(routes::docs::docs_page))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .merge(storefront::routes())
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

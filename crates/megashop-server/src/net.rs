@@ -28,23 +28,25 @@ fn parse_hop(s: &str) -> Option<IpAddr> {
     s.split('%').next()?.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
-/// Hops from `X-Forwarded-For` and `Forwarded: for=...`, nearest last.
+/// Hops from `X-Forwarded-For` (what nginx and most proxies append to), else from
+/// `Forwarded: for=...`; nearest last. X-Forwarded-For comes first because a proxy that
+/// appends to it usually passes a client's own `Forwarded` header through untouched.
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     let mut hops = vec![];
-    for v in headers.get_all("forwarded").iter().filter_map(|v| v.to_str().ok()) {
-        for element in v.split(',') {
-            for pair in element.split(';') {
-                if let Some((k, val)) = pair.split_once('=') {
-                    if k.trim().eq_ignore_ascii_case("for") {
-                        hops.push(parse_hop(val));
+    for v in headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()) {
+        hops.extend(v.split(',').map(parse_hop));
+    }
+    if hops.is_empty() {
+        for v in headers.get_all("forwarded").iter().filter_map(|v| v.to_str().ok()) {
+            for element in v.split(',') {
+                for pair in element.split(';') {
+                    if let Some((k, val)) = pair.split_once('=') {
+                        if k.trim().eq_ignore_ascii_case("for") {
+                            hops.push(parse_hop(val));
+                        }
                     }
                 }
             }
-        }
-    }
-    if hops.is_empty() {
-        for v in headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()) {
-            hops.extend(v.split(',').map(parse_hop));
         }
     }
     let skip = hops.len().saturating_sub(MAX_HOPS);
@@ -101,6 +103,41 @@ pub fn is_crawler(headers: &HeaderMap) -> bool {
             CRAWLERS.iter().any(|c| ua.contains(c))
         })
         .unwrap_or(false)
+}
+
+/// True when the client reached us over HTTPS: the nearest proxy, if we trust it, says so
+/// in `X-Forwarded-Proto` or `Forwarded: proto=`. The server itself speaks plain HTTP.
+pub fn is_https(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> bool {
+    let Some(peer) = peer.map(|p| p.to_canonical()) else { return false };
+    if !trusted.iter().any(|n| n.contains(&peer)) {
+        return false;
+    }
+    // The last value is the one our own (trusted) proxy added. X-Forwarded-Proto first,
+    // like client_ip: proxies that set it often pass a client's own `Forwarded` through.
+    let xfp = {
+        headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .map(|v| v.trim().to_string())
+    };
+    let forwarded = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("proto"))
+        })
+        .map(|(_, v)| v.trim().trim_matches('"').to_string());
+    let proto = xfp.or(forwarded);
+    proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 /// The value of one cookie.
@@ -162,6 +199,18 @@ mod tests {
         assert_eq!(client_ip(Some("127.0.0.1".parse().unwrap()), &h, &trusted), Some("5.18.0.1".parse().unwrap()));
         let mapped = client_ip(Some("::ffff:95.165.0.1".parse().unwrap()), &HeaderMap::new(), &trusted);
         assert_eq!(mapped, Some("95.165.0.1".parse().unwrap()), "IPv4-mapped peers are canonicalized");
+    }
+
+    #[test]
+    fn https_only_when_a_trusted_proxy_says_so() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        let local = Some("127.0.0.1".parse().unwrap());
+        assert!(is_https(local, &headers(&[("x-forwarded-proto", "https")]), &trusted));
+        assert!(is_https(local, &headers(&[("forwarded", "for=1.2.3.4;proto=https")]), &trusted));
+        assert!(!is_https(local, &headers(&[("x-forwarded-proto", "http")]), &trusted));
+        assert!(!is_https(local, &HeaderMap::new(), &trusted));
+        let stranger = Some("203.0.113.9".parse().unwrap());
+        assert!(!is_https(stranger, &headers(&[("x-forwarded-proto", "https")]), &trusted));
     }
 
     #[test]

@@ -35,14 +35,15 @@ impl AppState {
     /// Builds the state from a pool, keys and configuration.
     pub fn new(db: DatabaseConnection, keys: Keys, config: Config) -> Self {
         let ttl = Duration::from_millis(config.cache.catalog_ttl_ms);
-        let geo = GeoSource::new(config.geoip_database(), Duration::from_secs(config.geoip.reload_check_secs.max(1)));
+        let geo = Arc::new(GeoSource::new(Some(config.geoip_path())));
+        geo.spawn_watcher(Duration::from_secs(config.geoip.reload_check_secs.max(1)));
         AppState {
             db,
             keys: Arc::new(keys),
             trusted_proxies: Arc::new(config.trusted_proxies()),
             config: Arc::new(config),
             cache: Arc::new(Cache::new(ttl)),
-            geo: Arc::new(geo),
+            geo,
         }
     }
 }

@@ -8,7 +8,9 @@ use crate::error::{Error, Problems, Result};
 use crate::regions::RegionCx;
 use crate::tenancy::TenantCx;
 use crate::validate;
-use sea_orm::sea_query::{Alias, Expr, Func, JoinType, NullOrdering, Order, Query, SimpleExpr, SubQueryStatement};
+use sea_orm::sea_query::{
+    Alias, BinOper, Expr, Func, JoinType, NullOrdering, Order, Query, SimpleExpr, SubQueryStatement,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
@@ -22,6 +24,9 @@ use utoipa::ToSchema;
 pub const MAX_PAGE_SIZE: u64 = 100;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// Longest text search accepted.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// Product statuses. Only `active` products are shown to shoppers.
 pub const STATUSES: [&str; 3] = ["active", "draft", "archived"];
@@ -156,6 +161,8 @@ pub struct ProductQuery {
     pub limit: u64,
     /// Status filter (staff only); shoppers always get `active`.
     pub status: Option<String>,
+    /// Text search: products whose title contains this (case-insensitive, see [`title_contains`]).
+    pub q: Option<String>,
 }
 
 /// Body of `POST /products`.
@@ -314,6 +321,40 @@ fn min_price_expr(price_type_id: i64) -> SimpleExpr {
     SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(q)))
 }
 
+/// The escape character of [`title_contains`]'s `LIKE` pattern. Not a backslash: string
+/// literals quote it differently on PostgreSQL and SQLite.
+const LIKE_ESCAPE: char = '!';
+
+/// `text` as a `LIKE` pattern matching it anywhere, with `%`, `_` and the escape
+/// character taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `LOWER(product.title) LIKE LOWER(<%text%>) ESCAPE '!'`: the title contains `text`,
+/// ignoring case. Both sides are lowered in SQL so the database compares like with like.
+///
+/// PostgreSQL lowers every script. SQLite's built-in `LOWER` (and its `LIKE`) fold ASCII
+/// only, so on SQLite "bosch" finds "Bosch" but "чайник" does not find "Чайник"; a search
+/// in the title's own case ("Чайник") works on both.
+pub fn title_contains(text: &str) -> SimpleExpr {
+    let pattern = SimpleExpr::Binary(
+        Box::new(Func::lower(Expr::val(contains_pattern(text))).into()),
+        BinOper::Escape,
+        Box::new(SimpleExpr::Constant(LIKE_ESCAPE.to_string().into())),
+    );
+    Expr::expr(Func::lower(Expr::col((product::Entity, product::Column::Title)))).binary(BinOper::Like, pattern)
+}
+
 impl ProductQuery {
     /// Records every out-of-range value (page size, page, negative prices, status).
     pub fn check(&self, p: &mut Problems) {
@@ -333,13 +374,16 @@ impl ProductQuery {
         if let Some(s) = &q.status {
             check_status(p, s);
         }
+        if q.q.as_ref().is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
+            p.push("q", "too_long", format!("must be at most {MAX_SEARCH_CHARS} characters"));
+        }
     }
 
     /// Key of everything that selects products (not the page, not the sort).
     pub fn filter_key(&self) -> String {
         format!(
-            "{:?}|{:?}|{:?}|{}|{:?}|{:?}",
-            self.category, self.min_price, self.max_price, self.in_stock, self.attributes, self.status
+            "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
+            self.category, self.min_price, self.max_price, self.in_stock, self.attributes, self.status, self.q
         )
     }
 }
@@ -412,6 +456,9 @@ pub async fn list_with_total(
             .and_where(product_attribute::Column::Value.is_in(values.clone()))
             .to_owned();
         sel = sel.filter(product::Column::Id.in_subquery(sub));
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        sel = sel.filter(title_contains(text));
     }
     let total = match known_total {
         Some(t) => t,
@@ -700,4 +747,16 @@ pub async fn delete(cx: &TenantCx, slug: &str) -> Result<()> {
     let row = row_by_slug(cx, slug).await?;
     cx.delete_where::<product::Entity>(product::Column::Id.eq(row.id)).exec(&cx.db).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(contains_pattern("Bosch"), "%Bosch%");
+        assert_eq!(contains_pattern("100%_x!"), "%100!%!_x!!%");
+        assert_eq!(contains_pattern("Чайник"), "%Чайник%");
+    }
 }

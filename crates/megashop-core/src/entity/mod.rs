@@ -4,6 +4,8 @@
 //! services (`tenancy`, `regions`, `catalog`), never here.
 
 pub mod category;
+pub mod content_block;
+pub mod delivery_method;
 pub mod external_ref;
 pub mod price;
 pub mod price_type;

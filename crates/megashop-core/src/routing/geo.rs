@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// Where a client is, as far as the database knows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,7 +76,8 @@ impl GeoRules {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GeoMatcher {
     countries: Vec<String>,
-    subdivisions: Vec<String>,
+    /// (country or "", subdivision code), upper case.
+    subdivisions: Vec<(String, String)>,
     cities: Vec<u32>,
     names: Vec<String>,
 }
@@ -88,7 +89,10 @@ impl From<&GeoRules> for GeoMatcher {
             subdivisions: r
                 .subdivisions
                 .iter()
-                .map(|s| s.rsplit('-').next().unwrap_or(s).to_ascii_uppercase())
+                .map(|s| match s.split_once('-') {
+                    Some((country, code)) => (country.to_ascii_uppercase(), code.to_ascii_uppercase()),
+                    None => (String::new(), s.to_ascii_uppercase()),
+                })
                 .collect(),
             cities: r.cities.clone(),
             names: r.names.iter().map(|n| normalize_name(n)).filter(|n| !n.is_empty()).collect(),
@@ -132,8 +136,12 @@ impl GeoMatcher {
         {
             return 3;
         }
-        if g.subdivisions.iter().any(|s| self.subdivisions.iter().any(|r| r.eq_ignore_ascii_case(s)))
-            || n.subdivisions.iter().any(|s| self.names.contains(s))
+        let country = g.country.as_deref().unwrap_or("");
+        if g.subdivisions.iter().any(|s| {
+            self.subdivisions
+                .iter()
+                .any(|(c, r)| r.eq_ignore_ascii_case(s) && (c.is_empty() || c.eq_ignore_ascii_case(country)))
+        }) || n.subdivisions.iter().any(|s| self.names.contains(s))
         {
             return 2;
         }
@@ -252,9 +260,14 @@ impl GeoDb {
             return None;
         }
         let found = self.reader.lookup(ip).ok()?;
-        match self.schema {
-            Schema::Geoip2 => {
-                let r: Geoip2Record<'_> = found.decode().ok()??;
+        // The layout is told by the record itself: DB-IP's own files say "DBIP-City-Lite"
+        // yet use GeoIP2 records, while rebuilt DB-IP files are flat.
+        let geoip2 = match self.schema {
+            Schema::Geoip2 => found.decode::<Geoip2Record<'_>>().ok().flatten(),
+            Schema::Dbip => found.decode::<Geoip2Record<'_>>().ok().flatten().filter(|r| r.country.is_some()),
+        };
+        match geoip2 {
+            Some(r) => {
                 let subs = r.subdivisions.unwrap_or_default();
                 let facts = GeoFacts {
                     country: r.country.and_then(|c| c.iso_code).map(str::to_string),
@@ -271,7 +284,7 @@ impl GeoDb {
                 };
                 (facts != GeoFacts::default()).then_some(facts)
             }
-            Schema::Dbip => {
+            None => {
                 let r: DbipRecord<'_> = found.decode().ok()??;
                 let facts = GeoFacts {
                     country: r.country_code.map(str::to_string),
@@ -317,71 +330,78 @@ pub fn is_public(ip: IpAddr) -> bool {
 struct Loaded {
     db: Option<Arc<GeoDb>>,
     modified: Option<SystemTime>,
-    checked: Instant,
 }
 
-/// A GeoIP database file that is reloaded when it changes (checked at most every
-/// `check_every`). Cheap to share; lookups never block on a reload.
+/// A GeoIP database file that is reloaded when it changes. Lookups only take a read
+/// lock; reloading happens in [`GeoSource::reload_if_changed`], which a background task
+/// calls (see [`GeoSource::spawn_watcher`]), never on a request.
 pub struct GeoSource {
     path: Option<PathBuf>,
-    check_every: Duration,
     state: RwLock<Loaded>,
 }
 
 impl GeoSource {
-    /// Watches `path` (`None`: GeoIP off).
-    pub fn new(path: Option<PathBuf>, check_every: Duration) -> GeoSource {
-        let src = GeoSource {
-            path,
-            check_every,
-            state: RwLock::new(Loaded { db: None, modified: None, checked: Instant::now() }),
-        };
-        src.reload();
+    /// Watches `path` (`None`: GeoIP off). A file that does not exist yet is picked up
+    /// when it appears.
+    pub fn new(path: Option<PathBuf>) -> GeoSource {
+        let src = GeoSource { path, state: RwLock::new(Loaded { db: None, modified: None }) };
+        src.reload_if_changed();
         src
     }
 
     /// A source with no database.
     pub fn disabled() -> GeoSource {
-        GeoSource::new(None, Duration::from_secs(3600))
+        GeoSource::new(None)
     }
 
-    fn reload(&self) {
-        let Some(path) = &self.path else { return };
+    /// Loads the file again when its modification time changed. A file that fails to
+    /// load leaves the previous database in service. Returns true when a new one loaded.
+    pub fn reload_if_changed(&self) -> bool {
+        let Some(path) = &self.path else { return false };
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let db = match GeoDb::open(path) {
+        let known = self.state.read().map(|s| s.modified).unwrap_or(None);
+        if modified.is_none() || modified == known {
+            return false;
+        }
+        match GeoDb::open(path) {
             Ok(db) => {
                 tracing::info!(path = %path.display(), kind = db.database_type(), "GeoIP database loaded");
-                Some(Arc::new(db))
+                if let Ok(mut s) = self.state.write() {
+                    *s = Loaded { db: Some(Arc::new(db)), modified };
+                }
+                true
             }
             Err(e) => {
-                tracing::warn!(error = %e, "GeoIP database unavailable; location-based routing is off until it is fixed");
-                None
+                tracing::warn!(error = %e, "GeoIP database not loaded; keeping the previous one, if any");
+                if let Ok(mut s) = self.state.write() {
+                    s.modified = modified;
+                }
+                false
             }
-        };
-        if let Ok(mut s) = self.state.write() {
-            *s = Loaded { db, modified, checked: Instant::now() };
         }
     }
 
-    /// The current database, reloading it first when the file changed.
-    pub fn current(&self) -> Option<Arc<GeoDb>> {
-        let path = self.path.as_ref()?;
-        let (db, stale) = {
-            let s = self.state.read().ok()?;
-            (s.db.clone(), s.checked.elapsed() >= self.check_every)
-        };
-        if stale {
-            let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            let changed = self.state.read().map(|s| s.modified != modified).unwrap_or(false);
-            if changed {
-                self.reload();
-                return self.state.read().ok()?.db.clone();
-            }
-            if let Ok(mut s) = self.state.write() {
-                s.checked = Instant::now();
-            }
+    /// Checks the file every `every` in a background task (inside a tokio runtime).
+    pub fn spawn_watcher(self: &Arc<Self>, every: Duration) {
+        if self.path.is_none() {
+            return;
         }
-        db
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let weak = Arc::downgrade(self);
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(src) = weak.upgrade() else { break };
+                let _ = tokio::task::spawn_blocking(move || src.reload_if_changed()).await;
+            }
+        });
+    }
+
+    /// The database in service.
+    pub fn current(&self) -> Option<Arc<GeoDb>> {
+        self.state.read().ok()?.db.clone()
     }
 
     /// Looks up an address in the current database.
@@ -413,7 +433,34 @@ mod tests {
     fn a_corrupt_file_is_an_error_not_a_panic() {
         assert!(GeoDb::from_bytes(b"definitely not an mmdb".to_vec()).is_err());
         assert!(GeoDb::from_bytes(vec![]).is_err());
-        let src = GeoSource::new(Some(PathBuf::from("/nonexistent/GeoLite2-City.mmdb")), Duration::from_secs(1));
+        let src = GeoSource::new(Some(PathBuf::from("/nonexistent/GeoLite2-City.mmdb")));
         assert!(src.lookup("95.165.0.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn subdivision_rules_with_a_country_only_match_that_country() {
+        let m = GeoMatcher::from(&GeoRules { subdivisions: vec!["RU-AL".into()], ..Default::default() });
+        let us = GeoFacts { country: Some("US".into()), subdivisions: vec!["AL".into()], ..Default::default() };
+        let ru = GeoFacts { country: Some("RU".into()), subdivisions: vec!["AL".into()], ..Default::default() };
+        assert_eq!(m.score(&NormalizedFacts::new(&us, false)), 0);
+        assert_eq!(m.score(&NormalizedFacts::new(&ru, false)), 2);
+    }
+
+    #[test]
+    fn a_database_appearing_or_changing_later_is_picked_up_and_a_broken_one_keeps_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("GeoLite2-City.mmdb");
+        let src = GeoSource::new(Some(path.clone()));
+        assert!(src.current().is_none());
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/geo/GeoLite2-City-2019-12-24-RU.mmdb");
+        std::fs::copy(&fixture, &path).unwrap_or_else(|e| panic!("fixture {}: {e}", fixture.display()));
+        assert!(src.reload_if_changed());
+        assert_eq!(src.lookup("5.18.0.1".parse().unwrap()).and_then(|g| g.city_geoname_id), Some(498817));
+        std::fs::write(&path, b"broken").unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::now() + Duration::from_secs(5)).unwrap();
+        assert!(!src.reload_if_changed());
+        assert!(src.lookup("5.18.0.1".parse().unwrap()).is_some(), "the previous database stays in service");
     }
 }

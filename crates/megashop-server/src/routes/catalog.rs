@@ -200,6 +200,7 @@ pub fn parse_product_query(raw: Option<&str>) -> ApiResult<ProductQuery> {
                 None => p.push(k, "invalid_sort", "use new, old, title, -title, price or -price"),
             },
             "status" => q.status = Some(v),
+            "q" => q.q = Some(v.trim().to_string()).filter(|t| !t.is_empty()),
             _ => match k.strip_prefix("attr.") {
                 Some(attr) if !attr.is_empty() => {
                     let values: Vec<String> =
@@ -228,6 +229,7 @@ pub fn parse_product_query(raw: Option<&str>) -> ApiResult<ProductQuery> {
         ("min_price" = Option<i64>, Query, description = "Lowest price, minor units (kopecks)"),
         ("max_price" = Option<i64>, Query, description = "Highest price, minor units"),
         ("in_stock" = Option<bool>, Query, description = "Only products in stock in the region"),
+        ("q" = Option<String>, Query, description = "Text search: the title contains this, ignoring case (on SQLite only ASCII letters ignore case)"),
         ("attr.{key}" = Option<String>, Query, description = "Attribute filter, comma-separated values: attr.brand=Bosch,Tefal"),
         ("sort" = Option<String>, Query, description = "new (default), old, title, -title, price, -price"),
         ("page" = Option<u64>, Query, description = "Page number from 1"),

@@ -2,7 +2,7 @@
 //! self-hosted shop must document itself offline).
 
 use crate::error::{ErrorBody, ErrorInfo};
-use crate::routes::catalog;
+use crate::routes::{catalog, regional};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use std::sync::OnceLock;
@@ -36,6 +36,8 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
     paths(
         catalog::get_store,
         catalog::get_routing, catalog::set_routing,
+        regional::current_delivery, regional::region_delivery, regional::put_delivery, regional::delete_delivery,
+        regional::get_content, regional::list_content, regional::put_content, regional::delete_content,
         catalog::list_regions, catalog::get_region, catalog::create_region, catalog::update_region, catalog::delete_region,
         catalog::list_categories, catalog::get_category, catalog::create_category, catalog::update_category, catalog::delete_category,
         catalog::list_products, catalog::get_product, catalog::create_product, catalog::update_product, catalog::delete_product,
@@ -50,6 +52,7 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         (name = "store", description = "The store of the request's Host"),
         (name = "regions", description = "Cities a store sells in: each has its price type and warehouses"),
         (name = "catalog", description = "Categories, products, variants, prices and stock"),
+        (name = "content", description = "Banners and pages for one region or all"),
         (name = "pricing", description = "Price types"),
         (name = "inventory", description = "Warehouses"),
     )

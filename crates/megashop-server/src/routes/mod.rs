@@ -4,3 +4,4 @@
 pub mod catalog;
 pub mod docs;
 pub mod health;
+pub mod regional;

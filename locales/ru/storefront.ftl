@@ -1,0 +1,85 @@
+# Витрина магазина (русский). Те же идентификаторы, что в en/storefront.ftl.
+sf-skip = Перейти к содержимому
+sf-home = Главная
+sf-catalog = Каталог
+sf-categories = Категории
+sf-new-products = Новинки
+sf-all-products = Весь каталог
+sf-your-region = Ваш регион:
+sf-change-region = Изменить
+sf-geo-question = Ваш город — { $region }?
+sf-geo-yes = Да
+sf-geo-other = Выбрать другой
+sf-region-title = Выберите регион
+sf-region-hint = Цены и наличие товаров зависят от региона.
+sf-region-current = сейчас выбран
+sf-search-placeholder = Поиск товаров
+sf-search-button = Найти
+sf-search-title = Поиск
+sf-search-heading = Результаты поиска «{ $q }»
+sf-search-prompt = Введите название товара, например «Чайник».
+sf-found = { $count ->
+    [one] Найдено { $count } товар
+    [few] Найдено { $count } товара
+   *[many] Найдено { $count } товаров
+}
+sf-nothing-found = Ничего не нашлось. Попробуйте изменить запрос или фильтры.
+sf-in-stock = В наличии
+sf-out-of-stock = Нет в наличии
+sf-stock-count = В наличии: { $count } шт.
+sf-price-from = от { $price }
+sf-no-price = Цена не указана
+sf-filters = Фильтры
+sf-filter-price = Цена, { $currency }
+sf-filter-min = от
+sf-filter-max = до
+sf-filter-in-stock = Только в наличии
+sf-sort = Сортировка
+sf-sort-new = Сначала новые
+sf-sort-price = Сначала дешёвые
+sf-sort-price-desc = Сначала дорогие
+sf-sort-title = По названию
+sf-apply = Показать
+sf-reset = Сбросить
+sf-pagination = Страницы
+sf-page-prev = ← Назад
+sf-page-next = Вперёд →
+sf-attributes = Характеристики
+sf-variants = Варианты и цены
+sf-variant = Вариант
+sf-sku = Артикул
+sf-price = Цена
+sf-stock = Наличие
+sf-description = Описание
+sf-yes = да
+sf-no = нет
+sf-language = Язык
+sf-not-found-title = Страница не найдена
+sf-not-found-text = Такой страницы нет. Возможно, товар сняли с продажи или ссылка устарела.
+sf-product-not-found = Товар не найден
+sf-category-not-found = Категория не найдена
+sf-back-home = На главную
+sf-bad-region-title = Нет такого региона
+sf-bad-region-text = Региона «{ $code }» в этом магазине нет. Выберите регион из списка.
+sf-no-region-title = Магазин ещё не открыт
+sf-no-region-text = В магазине пока нет ни одного региона продаж.
+sf-error-title = Что-то пошло не так
+sf-error-text = Ошибка записана в журнал. Попробуйте обновить страницу чуть позже.
+
+# Названия характеристик товаров. Для остальных показывается сам ключ.
+sf-attr-brand = Бренд
+sf-attr-os = Операционная система
+sf-attr-screen_in = Диагональ экрана, дюймов
+sf-attr-nfc = NFC
+sf-attr-ram_gb = Оперативная память, ГБ
+sf-attr-ssd_gb = SSD, ГБ
+sf-attr-wireless = Беспроводные
+sf-attr-anc = Шумоподавление
+sf-attr-volume_l = Объём, л
+sf-attr-power_w = Мощность, Вт
+sf-attr-glass = Стеклянный корпус
+sf-attr-cordless = Беспроводной
+sf-attr-material = Материал
+sf-attr-gender = Пол
+sf-attr-season = Сезон
+sf-attr-waterproof = Водонепроницаемая
