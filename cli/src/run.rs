@@ -117,6 +117,8 @@ pub async fn quickstart(src: &ConfigSource, args: ServeArgs) -> anyhow::Result<E
         println!();
         println!("  Megashop is running ({}).", if created { "demo store created" } else { "existing data reused" });
         println!();
+        let port = base.rsplit(':').next().unwrap_or("8080");
+        println!("  Storefront        {base}/   (Kazan: http://kzn.localhost:{port}/, Saint Petersburg: {base}/spb/)");
         println!("  Store API         {base}/api/v1/store");
         println!("  Products (Moscow) {base}/api/v1/products");
         println!("  Products (Kazan)  {base}/api/v1/products?region=kzn");

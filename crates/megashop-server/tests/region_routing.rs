@@ -212,3 +212,86 @@ async fn regions_carry_geo_rules_and_reserved_codes_are_refused() {
     assert_eq!(r.body["error"]["details"]["fields"][0]["field"], "geo.countries.0");
     s.stop().await;
 }
+
+/// Writes a small GeoIP2-City database: Kazan by GeoNames id, Saint Petersburg by name
+/// (IPv6), Kazakhstan by country only.
+fn write_mmdb(path: &std::path::Path, kazan_net: &str) {
+    use serde::Serialize;
+    use std::collections::BTreeMap;
+    #[derive(Serialize)]
+    struct Names {
+        names: BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        geoname_id: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iso_code: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Record {
+        country: Names,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        city: Option<Names>,
+    }
+    let n = |ru: &str, id: Option<u32>, iso: Option<&str>| Names {
+        names: [("ru".to_string(), ru.to_string())].into(),
+        geoname_id: id,
+        iso_code: iso.map(str::to_string),
+    };
+    let mut w = mmdb_writer::Writer::new("GeoIP2-City");
+    let kazan =
+        Record { country: n("Россия", None, Some("RU")), city: Some(n("Казань", Some(551487), None)) };
+    w.insert(kazan_net.parse::<ipnet::IpNet>().unwrap(), &kazan).unwrap();
+    let spb = Record {
+        country: n("Россия", None, Some("RU")), city: Some(n("Санкт-Петербург", None, None))
+    };
+    w.insert("2a00:1450::/32".parse::<ipnet::IpNet>().unwrap(), &spb).unwrap();
+    let kz = Record { country: n("Казахстан", None, Some("KZ")), city: None };
+    w.insert("37.150.0.0/16".parse::<ipnet::IpNet>().unwrap(), &kz).unwrap();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, w.to_bytes().unwrap()).unwrap();
+    std::fs::rename(&tmp, path).unwrap(); // as geoipupdate does: never a half-written file
+}
+
+#[tokio::test]
+async fn geoip_with_a_database_the_test_writes_and_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("city.mmdb");
+    write_mmdb(&path, "31.13.64.0/24");
+    let db_path = path.clone();
+    let s = demo_server(move |c| {
+        c.geoip.database = db_path;
+        c.geoip.reload_check_secs = 1;
+    })
+    .await;
+    let (store, _) = demo::ensure_demo_store(&s.db.conn).await.unwrap();
+    let token = s.keys.issue_staff(&store, "t", "owner", None).unwrap();
+    let r = s
+        .post(
+            "localhost",
+            "/api/v1/regions",
+            &token,
+            json!({"code": "ala", "name": "Алматы", "price_type": "retail-msk", "geo": {"countries": ["KZ"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let xff = |ip: &'static str| [("x-forwarded-for", ip)];
+    assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("31.13.64.7")).await), "kzn; by=geoip");
+    assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("2a00:1450::1")).await), "spb; by=geoip");
+    assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("37.150.1.1")).await), "ala; by=geoip");
+    assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("31.13.65.7")).await), "msk; by=default");
+
+    // Replace the file as geoipupdate would: the server picks it up without a restart.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    write_mmdb(&path, "31.13.65.0/24");
+    let mut moved = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if region(&from(&s, "localhost", PRODUCT, &xff("31.13.65.7")).await) == "kzn; by=geoip" {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "the replaced database was not picked up within 5 s");
+    assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("31.13.64.7")).await), "msk; by=default");
+    s.stop().await;
+}

@@ -372,6 +372,10 @@ async fn visitors_located_by_geoip_are_asked_to_confirm_their_city() {
     assert!(p.has("Ваш город — Санкт-Петербург?"));
     assert!(p.has("name=\"code\" value=\"spb\""));
     assert!(p.has("href=\"/region?return_to=%2Fcatalog\">Выбрать другой</a>"), "{}", p.body);
+    assert!(
+        p.has("This product includes GeoLite2 data created by MaxMind"),
+        "the GeoLite2 licence asks for this credit"
+    );
     // Once chosen (cookie), the question is gone.
     let chosen = fetch(
         &s,

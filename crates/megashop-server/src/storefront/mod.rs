@@ -126,6 +126,8 @@ pub struct Visit {
     pub query: Option<String>,
     /// Scheme, host and port for absolute URLs.
     pub origin: Origin,
+    /// Which GeoIP data the server uses, for the attribution its licence requires.
+    pub geo_credit: Option<&'static str>,
 }
 
 impl FromRequestParts<AppState> for Visit {
@@ -143,7 +145,16 @@ impl FromRequestParts<AppState> for Visit {
             .find(|(k, _)| k == "lang")
             .and_then(|(_, v)| Locale::parse(&v).filter(|l| l.tag() == v.to_ascii_lowercase()));
         let locale = lang.or_else(|| Locale::parse(&shop.cx.tenant.default_locale)).unwrap_or(Locale::Ru);
-        Ok(Visit { shop, locale, lang, path: parts.uri.path().to_string(), query, origin })
+        // GeoLite2 (CC BY-SA) and DB-IP Lite (CC BY) both require a credit on pages that use them.
+        let geo_credit = state.geo.current().map(|db| {
+            let kind = db.database_type().to_ascii_lowercase();
+            if kind.contains("geolite") || kind.contains("geoip2") {
+                "maxmind"
+            } else {
+                "dbip"
+            }
+        });
+        Ok(Visit { shop, locale, lang, path: parts.uri.path().to_string(), query, origin, geo_credit })
     }
 }
 
@@ -194,6 +205,8 @@ struct Chrome {
     alternates: Vec<Alternate>,
     langs: Vec<LangLink>,
     q: String,
+    /// `maxmind` or `dbip` when a GeoIP database is in use.
+    geo_credit: Option<&'static str>,
 }
 
 /// The name of a region in `locale`.
@@ -306,6 +319,7 @@ impl Visit {
             alternates,
             langs,
             q: self.pairs().into_iter().find(|(k, _)| k == "q").map(|(_, v)| v).unwrap_or_default(),
+            geo_credit: self.geo_credit,
         }
     }
 
