@@ -62,12 +62,13 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .merge(storefront::routes())
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// The application with its outer middleware: localized errors and request
-/// routing (store and region), which may rewrite the path and so runs before the router.
+/// The application with its outer middleware, outermost first: request tracing (so every
+/// request is logged with the path the client sent, unknown hosts included), localized
+/// errors, and request routing (store and region), which may rewrite the path and so
+/// runs before the router.
 pub fn service(
     state: AppState,
 ) -> impl tower::Service<
@@ -80,6 +81,8 @@ pub fn service(
        + 'static {
     let router = app(state.clone());
     tower::ServiceBuilder::new()
+        .map_response(|r: axum::http::Response<_>| r.map(axum::body::Body::new))
+        .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(error::localize))
         .layer(middleware::from_fn_with_state(state, extract::route_request))
         .service(router)
