@@ -295,3 +295,20 @@ async fn geoip_with_a_database_the_test_writes_and_replaces() {
     assert_eq!(region(&from(&s, "localhost", PRODUCT, &xff("31.13.64.7")).await), "msk; by=default");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_hosts_get_a_clear_404_and_no_store() {
+    let s = demo_server(|_| {}).await;
+    let long = format!("{}.localhost", "a".repeat(300));
+    for host in [long.as_str(), "..", ".localhost", "%00.localhost", "msk..localhost", "[::1]:80", "-"] {
+        let r = s.get(host, PRODUCT).await;
+        assert!(r.status == 404 || r.status == 400, "{host:?} → {}", r.status);
+        assert!(r.body.get("variants").is_none(), "{host:?} must not see a store");
+    }
+    // Trailing dots (the FQDN form) name the same store, never another one.
+    assert_eq!(s.get("localhost.", PRODUCT).await.body["region"], "msk");
+    // An odd region code in the path is just an unknown page, in a subdomain a clear 404.
+    assert_eq!(s.get("localhost", "/%D0%BC%D1%81%D0%BA/api/v1/products").await.code(), "route_not_found");
+    assert_eq!(s.get("xn--80adxhks.localhost", PRODUCT).await.code(), "region_not_found");
+    s.stop().await;
+}
