@@ -1,0 +1,163 @@
+//! Opening a CSV file: detecting its encoding and delimiter from the first bytes, then
+//! streaming records through a decoder (never the whole file in memory).
+
+use crate::Error;
+use encoding_rs_io::DecodeReaderBytesBuilder;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// How many bytes are looked at to guess encoding and delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Text encodings found in catalogue files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 without a byte-order mark.
+    Utf8,
+    /// UTF-8 starting with the byte-order mark Excel writes.
+    Utf8Bom,
+    /// windows-1251 (Cyrillic), what 1C and older Excel save as "CSV".
+    Windows1251,
+}
+
+/// What [`sniff`] found out about a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sniffed {
+    /// Text encoding.
+    pub encoding: Encoding,
+    /// Field delimiter.
+    pub delimiter: u8,
+}
+
+/// Overrides for what is otherwise detected.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CsvOptions {
+    /// Field delimiter; detected when `None`.
+    pub delimiter: Option<u8>,
+    /// Encoding; detected when `None`.
+    pub encoding: Option<Encoding>,
+}
+
+/// True when `head` is valid UTF-8, allowing a multi-byte character cut off at the end.
+fn is_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
+    }
+}
+
+/// Guesses encoding and delimiter from the first bytes of a file.
+///
+/// The delimiter is the candidate (`,` `;` tab `|`) that appears, outside quotes, the
+/// same non-zero number of times on the most lines among the first ones; ties go to the
+/// order just given.
+pub fn sniff(head: &[u8]) -> Sniffed {
+    let encoding = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        Encoding::Utf8Bom
+    } else if is_utf8(head) {
+        Encoding::Utf8
+    } else {
+        Encoding::Windows1251
+    };
+    Sniffed { encoding, delimiter: guess_delimiter(head) }
+}
+
+fn guess_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    // Count candidates per logical line (quotes may hide delimiters and newlines).
+    let mut lines: Vec<[usize; 4]> = vec![[0; 4]];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                if lines.len() >= 50 {
+                    break;
+                }
+                lines.push([0; 4]);
+            }
+            _ if !quoted => {
+                if let Some(i) = CANDIDATES.iter().position(|c| *c == b) {
+                    if let Some(last) = lines.last_mut() {
+                        last[i] += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Drop a last line that may be cut off, unless it is the only one.
+    if lines.len() > 1 {
+        lines.pop();
+    }
+    let header = lines[0];
+    let mut best = (0usize, b',');
+    for (i, c) in CANDIDATES.iter().enumerate() {
+        if header[i] == 0 {
+            continue;
+        }
+        let agreeing = lines.iter().filter(|l| l[i] == header[i]).count();
+        if agreeing > best.0 {
+            best = (agreeing, *c);
+        }
+    }
+    best.1
+}
+
+/// Opens a CSV file for streaming: detects what `opts` leaves open, skips a BOM, decodes
+/// windows-1251 to UTF-8 on the fly, and accepts rows of varying length (the caller's
+/// validation reports them). Empty and binary files are refused with a clear error.
+pub fn open_csv(path: &Path, opts: CsvOptions) -> Result<(csv::Reader<Box<dyn Read>>, Sniffed), Error> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    File::open(path).map_err(io)?.take(SNIFF_BYTES as u64).read_to_end(&mut head).map_err(io)?;
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&head);
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::Empty { path: path.display().to_string() });
+    }
+    if body.iter().take(4096).any(|b| *b == 0) {
+        return Err(Error::NotText { path: path.display().to_string() });
+    }
+    let found = sniff(&head);
+    let sniffed = Sniffed {
+        encoding: opts.encoding.unwrap_or(found.encoding),
+        delimiter: opts.delimiter.unwrap_or(found.delimiter),
+    };
+    let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
+    let decoder = DecodeReaderBytesBuilder::new()
+        .encoding(match sniffed.encoding {
+            Encoding::Windows1251 => Some(encoding_rs::WINDOWS_1251),
+            Encoding::Utf8 | Encoding::Utf8Bom => Some(encoding_rs::UTF_8),
+        })
+        .bom_override(true)
+        .build(file);
+    let reader: Box<dyn Read> = Box::new(decoder);
+    let csv =
+        csv::ReaderBuilder::new().delimiter(sniffed.delimiter).flexible(true).has_headers(true).from_reader(reader);
+    Ok((csv, sniffed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_found_outside_quotes() {
+        assert_eq!(sniff(b"a;b;c\n1;\"x,y,z\";3\n").delimiter, b';');
+        assert_eq!(sniff(b"a,b\n\"1;2;3\",4\n").delimiter, b',');
+        assert_eq!(sniff(b"a\tb\tc\n1\t2\t3\n").delimiter, b'\t');
+        assert_eq!(sniff(b"single column\nvalue\n").delimiter, b',');
+    }
+
+    #[test]
+    fn encodings_are_told_apart() {
+        assert_eq!(sniff("SKU;Название\n".as_bytes()).encoding, Encoding::Utf8);
+        assert_eq!(sniff(b"\xEF\xBB\xBFSKU,Name\n").encoding, Encoding::Utf8Bom);
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("SKU;Название\n");
+        assert_eq!(sniff(&cp1251).encoding, Encoding::Windows1251);
+        // A Cyrillic letter cut in half at the end of the sniffed bytes is still UTF-8.
+        let cut = &"ab Ж".as_bytes()[..4];
+        assert_eq!(sniff(cut).encoding, Encoding::Utf8);
+    }
+}
