@@ -5,6 +5,7 @@
 //! that span lines — streamed, never loaded whole. Mapping profiles, validation reports
 //! and writing to the catalogue build on it.
 
+pub mod cells;
 pub mod csv_source;
 
 pub use csv_source::{open_csv, sniff, CsvOptions, Encoding, Sniffed};
