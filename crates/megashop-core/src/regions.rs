@@ -99,14 +99,19 @@ pub struct RegionCx {
     pub warehouse_ids: Vec<i64>,
 }
 
-/// All regions with their price types and warehouses, in picker order.
-pub async fn list(cx: &TenantCx) -> Result<Vec<RegionView>> {
-    let regions = cx
+/// The store's region rows in picker order (position, then code).
+async fn in_picker_order(cx: &TenantCx) -> Result<Vec<region::Model>> {
+    Ok(cx
         .select::<region::Entity>()
         .order_by_asc(region::Column::Position)
         .order_by_asc(region::Column::Code)
         .all(&cx.db)
-        .await?;
+        .await?)
+}
+
+/// All regions with their price types and warehouses, in picker order.
+pub async fn list(cx: &TenantCx) -> Result<Vec<RegionView>> {
+    let regions = in_picker_order(cx).await?;
     let pts = cx.select::<price_type::Entity>().all(&cx.db).await?;
     let whs = cx.select::<warehouse::Entity>().all(&cx.db).await?;
     let links = cx.select::<region_warehouse::Entity>().all(&cx.db).await?;
@@ -137,12 +142,7 @@ pub async fn list(cx: &TenantCx) -> Result<Vec<RegionView>> {
 
 /// The store's routing table: its regions (picker order), default, and strategies.
 pub async fn table(cx: &TenantCx) -> Result<RegionTable> {
-    let regions = cx
-        .select::<region::Entity>()
-        .order_by_asc(region::Column::Position)
-        .order_by_asc(region::Column::Code)
-        .all(&cx.db)
-        .await?;
+    let regions = in_picker_order(cx).await?;
     Ok(RegionTable {
         default: regions.iter().position(|r| r.is_default),
         regions: regions
