@@ -1,6 +1,7 @@
 //! The `megashop` command. It wires the crates together; decisions live in core.
 
 mod admin;
+mod io;
 mod output;
 mod run;
 
@@ -64,6 +65,10 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Import a catalogue file (CSV, XLSX, XLS, ODS): check it, then create or update products.
+    Import(io::ImportArgs),
+    /// Export the catalogue in the canonical format (CSV or XLSX).
+    Export(io::ExportArgs),
     /// Demo and benchmark data.
     Demo {
         #[command(subcommand)]
@@ -118,5 +123,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { action } => admin::token(cfg_path, action).await,
         Command::Config { action: ConfigAction::Check } => admin::config_check(cfg_path),
         Command::Demo { action } => admin::demo(cfg_path, action).await,
+        Command::Import(args) => io::import(cfg_path, args).await,
+        Command::Export(args) => io::export(cfg_path, args).await,
     }
 }

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_catalog;
 mod m20261123_000002_region_routing;
 mod m20261123_000003_delivery_and_content;
+mod m20261123_000004_import;
 
 /// The ordered list of Megashop migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_catalog::Migration),
             Box::new(m20261123_000002_region_routing::Migration),
             Box::new(m20261123_000003_delivery_and_content::Migration),
+            Box::new(m20261123_000004_import::Migration),
         ]
     }
 }

@@ -55,13 +55,21 @@ impl Locale {
 
 /// The compiled-in `.ftl` sources of each language, in the same order.
 struct Sources {
-    en: [&'static str; 2],
-    ru: [&'static str; 2],
+    en: [&'static str; 3],
+    ru: [&'static str; 3],
 }
 
 const CATALOGUES: Sources = Sources {
-    en: [include_str!("../../../locales/en/errors.ftl"), include_str!("../../../locales/en/storefront.ftl")],
-    ru: [include_str!("../../../locales/ru/errors.ftl"), include_str!("../../../locales/ru/storefront.ftl")],
+    en: [
+        include_str!("../../../locales/en/errors.ftl"),
+        include_str!("../../../locales/en/storefront.ftl"),
+        include_str!("../../../locales/en/import.ftl"),
+    ],
+    ru: [
+        include_str!("../../../locales/ru/errors.ftl"),
+        include_str!("../../../locales/ru/storefront.ftl"),
+        include_str!("../../../locales/ru/import.ftl"),
+    ],
 };
 
 struct Bundles {

@@ -5,8 +5,8 @@
 //! Services never call `Entity::find()` on tenant-owned tables directly.
 
 use crate::entity::{
-    category, content_block, delivery_method, external_ref, price, price_type, product, product_attribute, region,
-    region_warehouse, stock, tenant, tenant_domain, variant, warehouse,
+    category, content_block, delivery_method, external_ref, import_job, price, price_type, product, product_attribute,
+    region, region_warehouse, stock, tenant, tenant_domain, variant, warehouse,
 };
 use crate::error::{Error, Problems, Result};
 use crate::validate;
@@ -36,6 +36,7 @@ tenant_owned!(
     content_block,
     delivery_method,
     external_ref,
+    import_job,
     price,
     price_type,
     product,

@@ -15,6 +15,10 @@ pub enum NumberError {
     TooLarge,
 }
 
+/// Currency signs and codes accepted after an amount, lower case, longest first.
+const CURRENCY_SUFFIXES: [&str; 13] =
+    ["руб.", "руб", "rub", "rur", "usd", "eur", "kzt", "byn", "р.", "тг", "₽", "$", "€"];
+
 /// Parses a money amount into minor units with `scale` fractional digits (2 for roubles).
 ///
 /// Accepts `1234`, `1234.5`, `1234,50`, `1 234,50` (spaces, no-break spaces and thin
@@ -22,12 +26,18 @@ pub enum NumberError {
 /// decimal one when both appear), a leading `-`, and a trailing currency sign or code
 /// (`₽`, `руб.`, `RUB`). Rejects anything else rather than guessing.
 pub fn parse_minor(cell: &str, scale: u32) -> Result<i64, NumberError> {
-    let mut s: String = cell
-        .trim()
-        .trim_end_matches(|c: char| c.is_alphabetic() || c == '₽' || c == '.' || c.is_whitespace())
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
-        .collect();
+    let mut t = cell.trim();
+    // A currency sign or code after the number (`1 299 ₽`, `12 руб.`, `5 RUB`).
+    let lower = t.to_lowercase();
+    for suffix in CURRENCY_SUFFIXES {
+        if lower.ends_with(suffix) && lower.len() > suffix.len() {
+            if let Some(rest) = t.get(..t.len() - suffix.len()) {
+                t = rest.trim_end();
+                break;
+            }
+        }
+    }
+    let mut s: String = t.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'')).collect();
     if s.is_empty() {
         return Err(if cell.trim().is_empty() { NumberError::Empty } else { NumberError::NotANumber });
     }

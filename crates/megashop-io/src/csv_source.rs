@@ -1,11 +1,14 @@
 //! Opening a CSV file: detecting its encoding and delimiter from the first bytes, then
 //! streaming records through a decoder (never the whole file in memory).
 
+use crate::source::{Format, RawRows};
 use crate::Error;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// How many bytes are looked at to guess encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -110,32 +113,155 @@ fn guess_delimiter(head: &[u8]) -> u8 {
 /// validation reports them). Empty and binary files are refused with a clear error.
 pub fn open_csv(path: &Path, opts: CsvOptions) -> Result<(csv::Reader<Box<dyn Read>>, Sniffed), Error> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
+    let head = read_head(path)?;
+    let sniffed = check_and_sniff(path, &head, opts)?;
+    let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
+    let reader: Box<dyn Read> = Box::new(decoder(sniffed, file));
+    let csv =
+        csv::ReaderBuilder::new().delimiter(sniffed.delimiter).flexible(true).has_headers(true).from_reader(reader);
+    Ok((csv, sniffed))
+}
+
+fn read_head(path: &Path) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     File::open(path).map_err(io)?.take(SNIFF_BYTES as u64).read_to_end(&mut head).map_err(io)?;
-    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&head);
+    Ok(head)
+}
+
+fn decoder<R: Read>(sniffed: Sniffed, inner: R) -> encoding_rs_io::DecodeReaderBytes<R, Vec<u8>> {
+    DecodeReaderBytesBuilder::new()
+        .encoding(match sniffed.encoding {
+            Encoding::Windows1251 => Some(encoding_rs::WINDOWS_1251),
+            Encoding::Utf8 | Encoding::Utf8Bom => Some(encoding_rs::UTF_8),
+        })
+        .bom_override(true)
+        .build(inner)
+}
+
+/// Refuses empty and binary files; detects what `opts` leaves open.
+fn check_and_sniff(path: &Path, head: &[u8], opts: CsvOptions) -> Result<Sniffed, Error> {
+    let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::Empty { path: path.display().to_string() });
     }
     if body.iter().take(4096).any(|b| *b == 0) {
         return Err(Error::NotText { path: path.display().to_string() });
     }
-    let found = sniff(&head);
-    let sniffed = Sniffed {
+    let found = sniff(head);
+    Ok(Sniffed {
         encoding: opts.encoding.unwrap_or(found.encoding),
         delimiter: opts.delimiter.unwrap_or(found.delimiter),
-    };
-    let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
-    let decoder = DecodeReaderBytesBuilder::new()
-        .encoding(match sniffed.encoding {
-            Encoding::Windows1251 => Some(encoding_rs::WINDOWS_1251),
-            Encoding::Utf8 | Encoding::Utf8Bom => Some(encoding_rs::UTF_8),
+    })
+}
+
+/// Counts bytes read and refuses to go on when one record grows past
+/// [`MAX_RECORD_BYTES`](crate::source::MAX_RECORD_BYTES), so a 2 GB line never sits in memory.
+struct Guard<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+    record_start: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.read.load(Ordering::Relaxed);
+        if read - self.record_start.load(Ordering::Relaxed) > crate::source::MAX_RECORD_BYTES {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RecordTooLong));
+        }
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The marker error [`Guard`] returns.
+#[derive(Debug)]
+struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a record is longer than {} MiB", crate::source::MAX_RECORD_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+/// A CSV file as [`RawRows`]: the header is an ordinary row here.
+pub struct CsvRows {
+    path: String,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::StringRecord,
+    raw_read: Arc<AtomicU64>,
+    record_start: Arc<AtomicU64>,
+    size: u64,
+    rows: u64,
+}
+
+impl CsvRows {
+    /// Opens `path` (see [`open_csv`] for what is detected and refused).
+    pub fn open(path: &Path, opts: CsvOptions) -> Result<CsvRows, Error> {
+        let io = |source| Error::Io { path: path.display().to_string(), source };
+        let head = read_head(path)?;
+        let sniffed = check_and_sniff(path, &head, opts)?;
+        let size = std::fs::metadata(path).map_err(io)?.len().max(1);
+        let raw_read = Arc::new(AtomicU64::new(0));
+        let record_start = Arc::new(AtomicU64::new(0));
+        let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
+        let guarded = Guard { inner: file, read: raw_read.clone(), record_start: record_start.clone() };
+        let reader: Box<dyn Read + Send> = Box::new(decoder(sniffed, guarded));
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(sniffed.delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .buffer_capacity(256 * 1024)
+            .from_reader(reader);
+        Ok(CsvRows {
+            path: path.display().to_string(),
+            reader,
+            record: csv::StringRecord::new(),
+            raw_read,
+            record_start,
+            size,
+            rows: 0,
         })
-        .bom_override(true)
-        .build(file);
-    let reader: Box<dyn Read> = Box::new(decoder);
-    let csv =
-        csv::ReaderBuilder::new().delimiter(sniffed.delimiter).flexible(true).has_headers(true).from_reader(reader);
-    Ok((csv, sniffed))
+    }
+}
+
+impl RawRows for CsvRows {
+    fn format(&self) -> Format {
+        Format::Csv
+    }
+
+    fn next_raw(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error> {
+        row.clear();
+        // Bytes consumed so far (buffered but unparsed bytes included) mark where the next
+        // record starts, closely enough for the size guard.
+        self.record_start.store(self.raw_read.load(Ordering::Relaxed), Ordering::Relaxed);
+        match self.reader.read_record(&mut self.record) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                self.rows += 1;
+                row.extend(self.record.iter().map(str::to_string));
+                Ok(Some(self.rows))
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(self.rows + 1);
+                let reason = match e.kind() {
+                    csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|r| r.is::<RecordTooLong>()) => {
+                        format!("record {} is longer than {} MiB", self.rows + 1, crate::source::MAX_RECORD_BYTES >> 20)
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "text is not valid in the detected encoding".to_string(),
+                    _ => e.to_string(),
+                };
+                Err(Error::Malformed { path: self.path.clone(), line, reason })
+            }
+        }
+    }
+
+    fn progress(&self) -> f64 {
+        (self.raw_read.load(Ordering::Relaxed) as f64 / self.size as f64).min(1.0)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod category;
 pub mod content_block;
 pub mod delivery_method;
 pub mod external_ref;
+pub mod import_job;
 pub mod price;
 pub mod price_type;
 pub mod product;

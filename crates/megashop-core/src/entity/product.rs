@@ -20,6 +20,9 @@ pub struct Model {
     pub seo_description: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Fingerprint of what the last import wrote (see `megashop_io`); stale once
+    /// `updated_at` moves.
+    pub import_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,913 @@
+//! Writing products to the catalogue in batches: a few multi-row statements per batch
+//! (upserts keyed by slug and SKU), inside the caller's transaction.
+//!
+//! Every statement names the store: inserts carry its `tenant_id`, lookups and deletes go
+//! through [`TenantCx`], and conflict targets (`tenant_id, slug`, `tenant_id, sku`) can
+//! only ever meet the store's own rows.
+
+use crate::mapping::{Present, ProductRec, Targets};
+use crate::problem::Problem;
+use crate::profile::Field;
+use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute, stock, variant};
+use megashop_core::entity::{region, region_warehouse, warehouse};
+use megashop_core::tenancy::TenantCx;
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryFilter, QuerySelect, Value};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use xxhash_rust::xxh3::Xxh3;
+
+/// What an import may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Create what is new, update what exists (default).
+    #[default]
+    Upsert,
+    /// Only update existing variants; rows with unknown SKUs are reported.
+    UpdateOnly,
+}
+
+/// What identifies a variant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Key {
+    /// The SKU (default).
+    #[default]
+    Sku,
+    /// The `external_id` column; the SKU may then change.
+    ExternalId,
+}
+
+/// Options of the writer.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct WriteOptions {
+    /// Create-or-update, or update only.
+    pub mode: Mode,
+    /// Variant key.
+    pub key: Key,
+    /// Create categories named in the file that do not exist.
+    pub create_categories: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { mode: Mode::Upsert, key: Key::Sku, create_categories: true }
+    }
+}
+
+/// Counts of what an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Products created.
+    pub created: u64,
+    /// Products changed.
+    pub updated: u64,
+    /// Products found exactly as the file has them.
+    pub unchanged: u64,
+    /// Variants written (created or updated).
+    pub variants: u64,
+    /// Products hidden because the file does not list them.
+    pub hidden: u64,
+}
+
+/// The integration name external ids of imports are kept under.
+pub const EXTERNAL_INTEGRATION: &str = "import";
+
+/// Resolved ids of the store's price types and warehouses, and the category cache.
+pub struct Writer {
+    cx: TenantCx,
+    opts: WriteOptions,
+    price_type_ids: Vec<(i64, String)>,
+    warehouse_ids: Vec<i64>,
+    /// Category path (names joined by `\u{1f}`) → id.
+    categories: HashMap<String, i64>,
+    category_slugs: HashSet<String>,
+    now: chrono::DateTime<chrono::Utc>,
+    /// Ids of every product the file lists (for "hide missing").
+    pub seen: HashSet<i64>,
+    /// Counts so far.
+    pub counts: Counts,
+}
+
+fn db(e: DbErr) -> crate::ImportError {
+    crate::ImportError::Db(e)
+}
+
+/// The store's price types and warehouses as [`Targets`], with `$default` resolved to the
+/// default region's price type and first warehouse.
+pub async fn targets(cx: &TenantCx) -> Result<Targets, DbErr> {
+    let pts = cx.select::<price_type::Entity>().all(&cx.db).await?;
+    let whs = cx.select::<warehouse::Entity>().all(&cx.db).await?;
+    let default_region = cx.select::<region::Entity>().filter(region::Column::IsDefault.eq(true)).one(&cx.db).await?;
+    let mut t = Targets {
+        price_types: pts
+            .iter()
+            .map(|p| crate::mapping::PriceTarget { code: p.code.clone(), currency: p.currency.clone() })
+            .collect(),
+        warehouses: whs.iter().map(|w| w.code.clone()).collect(),
+        default_price_type: None,
+        default_warehouse: None,
+    };
+    if let Some(r) = default_region {
+        t.default_price_type = pts.iter().position(|p| p.id == r.price_type_id);
+        let linked: Vec<i64> = cx
+            .select::<region_warehouse::Entity>()
+            .select_only()
+            .column(region_warehouse::Column::WarehouseId)
+            .filter(region_warehouse::Column::RegionId.eq(r.id))
+            .into_tuple()
+            .all(&cx.db)
+            .await?;
+        t.default_warehouse = whs.iter().position(|w| linked.contains(&w.id));
+    }
+    if t.default_price_type.is_none() && !pts.is_empty() {
+        t.default_price_type = Some(0);
+    }
+    if t.default_warehouse.is_none() && !whs.is_empty() {
+        t.default_warehouse = Some(0);
+    }
+    Ok(t)
+}
+
+impl Writer {
+    /// Prepares a writer: loads ids of price types and warehouses (in [`Targets`] order)
+    /// and the category tree.
+    pub async fn new(cx: &TenantCx, opts: WriteOptions, t: &Targets) -> Result<Writer, DbErr> {
+        let pts = cx.select::<price_type::Entity>().all(&cx.db).await?;
+        let whs = cx.select::<warehouse::Entity>().all(&cx.db).await?;
+        let price_type_ids = t
+            .price_types
+            .iter()
+            .map(|p| (pts.iter().find(|x| x.code == p.code).map(|x| x.id).unwrap_or(0), p.currency.clone()))
+            .collect();
+        let warehouse_ids =
+            t.warehouses.iter().map(|c| whs.iter().find(|x| x.code == *c).map(|x| x.id).unwrap_or(0)).collect();
+        let cats = cx.select::<category::Entity>().all(&cx.db).await?;
+        let by_id: HashMap<i64, &category::Model> = cats.iter().map(|c| (c.id, c)).collect();
+        let mut categories = HashMap::new();
+        for c in &cats {
+            let mut names = vec![c.name.to_lowercase()];
+            let mut at = c.parent_id;
+            let mut guard = 0;
+            while let (Some(pid), true) = (at, guard < 64) {
+                match by_id.get(&pid) {
+                    Some(p) => {
+                        names.push(p.name.to_lowercase());
+                        at = p.parent_id;
+                    }
+                    None => break,
+                }
+                guard += 1;
+            }
+            names.reverse();
+            categories.entry(names.join("\u{1f}")).or_insert(c.id);
+        }
+        let category_slugs = cats.iter().map(|c| c.slug.clone()).collect();
+        let now = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
+        Ok(Writer {
+            cx: cx.clone(),
+            opts,
+            price_type_ids,
+            warehouse_ids,
+            categories,
+            category_slugs,
+            now,
+            seen: HashSet::new(),
+            counts: Counts::default(),
+        })
+    }
+
+    /// Finds or (when allowed) creates a category path; `None` with a problem otherwise.
+    async fn category(
+        &mut self,
+        txn: &DatabaseTransaction,
+        path: &[String],
+        row: u64,
+        problems: &mut Vec<Problem>,
+    ) -> Result<Option<i64>, crate::ImportError> {
+        let mut parent: Option<i64> = None;
+        let mut key = String::new();
+        for name in path {
+            if !key.is_empty() {
+                key.push('\u{1f}');
+            }
+            key.push_str(&name.to_lowercase());
+            if let Some(id) = self.categories.get(&key) {
+                parent = Some(*id);
+                continue;
+            }
+            if !self.opts.create_categories {
+                problems.push(Problem::cell(row, "category", &path.join(" > "), "unknown_category"));
+                return Ok(None);
+            }
+            let base = {
+                let s = megashop_core::validate::slugify(name);
+                if s.is_empty() {
+                    "category".to_string()
+                } else {
+                    s
+                }
+            };
+            let mut slug = base.clone();
+            let mut n = 2;
+            while self.category_slugs.contains(&slug) {
+                slug = format!("{base}-{n}");
+                n += 1;
+            }
+            let ins = Query::insert()
+                .into_table(category::Entity)
+                .columns([
+                    category::Column::TenantId,
+                    category::Column::ParentId,
+                    category::Column::Slug,
+                    category::Column::Name,
+                    category::Column::Position,
+                ])
+                .values([self.cx.id().into(), parent.into(), slug.clone().into(), name.clone().into(), 0i32.into()])
+                .map_err(|e| crate::ImportError::Internal(e.to_string()))?
+                .returning_col(category::Column::Id)
+                .to_owned();
+            let row = txn.query_one(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+            let id: i64 = match row {
+                Some(r) => r.try_get("", "id").map_err(db)?,
+                None => return Err(crate::ImportError::Internal("category insert returned nothing".into())),
+            };
+            self.category_slugs.insert(slug);
+            self.categories.insert(key.clone(), id);
+            parent = Some(id);
+        }
+        Ok(parent)
+    }
+
+    /// Writes one batch of products. Problems that need the database (unknown SKUs in
+    /// update-only mode, unknown categories) are added to `problems`.
+    pub async fn write(
+        &mut self,
+        txn: &DatabaseTransaction,
+        batch: Vec<ProductRec>,
+        present: &Present,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), crate::ImportError> {
+        let tid = self.cx.id();
+        // 1. Who is who: existing variants by SKU (or external id), products by slug.
+        let mut skus: Vec<String> = batch.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.clone())).collect();
+        let mut by_external: HashMap<String, i64> = HashMap::new();
+        if self.opts.key == Key::ExternalId {
+            let ext: Vec<String> =
+                batch.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.external_id.clone())).collect();
+            for chunk in ext.chunks(5000) {
+                let rows: Vec<(String, i64)> = self
+                    .cx
+                    .select::<external_ref::Entity>()
+                    .select_only()
+                    .columns([external_ref::Column::ExternalId, external_ref::Column::InternalId])
+                    .filter(external_ref::Column::Integration.eq(EXTERNAL_INTEGRATION))
+                    .filter(external_ref::Column::EntityKind.eq("variant"))
+                    .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
+                    .into_tuple()
+                    .all(txn)
+                    .await
+                    .map_err(db)?;
+                by_external.extend(rows);
+            }
+        }
+        skus.sort_unstable();
+        skus.dedup();
+        let mut variants_by_sku: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut variants_by_id: HashMap<i64, (String, i64)> = HashMap::new();
+        for chunk in skus.chunks(5000) {
+            let rows: Vec<(i64, String, i64)> = self
+                .cx
+                .select::<variant::Entity>()
+                .select_only()
+                .columns([variant::Column::Id, variant::Column::Sku, variant::Column::ProductId])
+                .filter(variant::Column::Sku.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(txn)
+                .await
+                .map_err(db)?;
+            for (id, sku, pid) in rows {
+                variants_by_sku.insert(sku.clone(), (id, pid));
+                variants_by_id.insert(id, (sku, pid));
+            }
+        }
+        if !by_external.is_empty() {
+            let ids: Vec<i64> = by_external.values().copied().filter(|id| !variants_by_id.contains_key(id)).collect();
+            for chunk in ids.chunks(5000) {
+                let rows: Vec<(i64, String, i64)> = self
+                    .cx
+                    .select::<variant::Entity>()
+                    .select_only()
+                    .columns([variant::Column::Id, variant::Column::Sku, variant::Column::ProductId])
+                    .filter(variant::Column::Id.is_in(chunk.to_vec()))
+                    .into_tuple()
+                    .all(txn)
+                    .await
+                    .map_err(db)?;
+                for (id, sku, pid) in rows {
+                    variants_by_id.insert(id, (sku, pid));
+                }
+            }
+        }
+        // The existing variant each record means.
+        let key = self.opts.key;
+        let existing_variant = |v: &crate::mapping::VariantRec| -> Option<(i64, i64)> {
+            if key == Key::ExternalId {
+                if let Some(id) = v.external_id.as_ref().and_then(|e| by_external.get(e)) {
+                    return variants_by_id.get(id).map(|(_, pid)| (*id, *pid));
+                }
+            }
+            variants_by_sku.get(&v.sku).copied()
+        };
+        let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
+        let via_variants: Vec<i64> =
+            batch.iter().flat_map(|p| p.variants.iter().filter_map(|v| existing_variant(v).map(|x| x.1))).collect();
+        let mut products: HashMap<i64, (String, chrono::DateTime<chrono::Utc>, Option<String>)> = HashMap::new();
+        let mut by_slug: HashMap<String, i64> = HashMap::new();
+        let cols =
+            [product::Column::Id, product::Column::Slug, product::Column::UpdatedAt, product::Column::ImportHash];
+        for chunk in slugs.chunks(5000) {
+            let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
+                .cx
+                .select::<product::Entity>()
+                .select_only()
+                .columns(cols)
+                .filter(product::Column::Slug.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(txn)
+                .await
+                .map_err(db)?;
+            for (id, slug, at, hash) in rows {
+                by_slug.insert(slug.clone(), id);
+                products.insert(id, (slug, at, hash));
+            }
+        }
+        let missing: Vec<i64> = via_variants.into_iter().filter(|id| !products.contains_key(id)).collect();
+        for chunk in missing.chunks(5000) {
+            let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
+                .cx
+                .select::<product::Entity>()
+                .select_only()
+                .columns(cols)
+                .filter(product::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(txn)
+                .await
+                .map_err(db)?;
+            for (id, slug, at, hash) in rows {
+                by_slug.insert(slug.clone(), id);
+                products.insert(id, (slug, at, hash));
+            }
+        }
+
+        // 2. Decide per product: unchanged, update, create.
+        struct Plan {
+            rec: ProductRec,
+            id: Option<i64>,
+            slug: String,
+            content: u128,
+        }
+        let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
+        let mut new_slugs: Vec<String> = Vec::new();
+        for rec in batch {
+            let id = match &rec.slug {
+                Some(s) => by_slug.get(s).copied(),
+                None => rec.variants.iter().find_map(|v| existing_variant(v).map(|x| x.1)),
+            };
+            let content = content_hash(&rec, present);
+            if let Some(id) = id {
+                self.seen.insert(id);
+                if let Some((_, at, Some(stored))) = products.get(&id) {
+                    if *stored == stamp(content, at) {
+                        self.counts.unchanged += 1;
+                        continue;
+                    }
+                }
+            } else if self.opts.mode == Mode::UpdateOnly {
+                for v in &rec.variants {
+                    problems.push(Problem::cell(v.row, "sku", &v.sku, "unknown_sku"));
+                }
+                if rec.variants.is_empty() {
+                    problems.push(Problem::row(rec.row, "unknown_sku"));
+                }
+                continue;
+            } else if rec.title.is_none() {
+                problems.push(Problem::row(rec.row, "missing_required").arg("column", "title"));
+                continue;
+            }
+            let slug = match (id, &rec.slug) {
+                (Some(id), _) => products.get(&id).map(|p| p.0.clone()).unwrap_or_default(),
+                (None, Some(s)) => {
+                    let mut p = megashop_core::error::Problems::default();
+                    megashop_core::validate::slug(&mut p, "product", s);
+                    if p.finish().is_err() {
+                        problems.push(Problem::cell(rec.row, "product", s, "invalid_slug"));
+                        continue;
+                    }
+                    s.clone()
+                }
+                (None, None) => {
+                    let base = megashop_core::validate::slugify(rec.title.as_deref().unwrap_or(""));
+                    let base = if base.is_empty() { "product".to_string() } else { base };
+                    new_slugs.push(base.clone());
+                    base
+                }
+            };
+            plans.push(Plan { rec, id, slug, content });
+        }
+        if plans.is_empty() {
+            return Ok(());
+        }
+        // Generated slugs must not meet an existing product or each other.
+        if !new_slugs.is_empty() {
+            let mut cands: Vec<String> = new_slugs.clone();
+            cands.sort_unstable();
+            cands.dedup();
+            let mut taken: HashSet<String> = HashSet::new();
+            for chunk in cands.chunks(5000) {
+                let rows: Vec<String> = self
+                    .cx
+                    .select::<product::Entity>()
+                    .select_only()
+                    .column(product::Column::Slug)
+                    .filter(Condition::any().add(product::Column::Slug.is_in(chunk.to_vec())).add(
+                        chunk.iter().fold(Condition::any(), |c, s| c.add(product::Column::Slug.like(format!("{s}-%")))),
+                    ))
+                    .into_tuple()
+                    .all(txn)
+                    .await
+                    .map_err(db)?;
+                taken.extend(rows);
+            }
+            taken.extend(plans.iter().filter(|p| p.id.is_some() || p.rec.slug.is_some()).map(|p| p.slug.clone()));
+            for plan in plans.iter_mut().filter(|p| p.id.is_none() && p.rec.slug.is_none()) {
+                let base = plan.slug.clone();
+                let mut n = 2;
+                while taken.contains(&plan.slug) {
+                    plan.slug = format!("{base}-{n}");
+                    n += 1;
+                }
+                taken.insert(plan.slug.clone());
+            }
+        }
+
+        // 3. Categories.
+        let mut category_of: Vec<Option<i64>> = Vec::with_capacity(plans.len());
+        for plan in &plans {
+            match &plan.rec.category {
+                Some(path) => category_of.push(self.category(txn, path, plan.rec.row, problems).await?),
+                None => category_of.push(None),
+            }
+        }
+
+        // 4. Products: one upsert keyed by (tenant_id, slug).
+        let sets_category = present.has(Field::Category) || category_of.iter().any(Option::is_some);
+        let mut update_cols = vec![product::Column::UpdatedAt, product::Column::ImportHash];
+        for (f, c) in [
+            (Field::Title, product::Column::Title),
+            (Field::Description, product::Column::Description),
+            (Field::Status, product::Column::Status),
+            (Field::Images, product::Column::Images),
+            (Field::SeoTitle, product::Column::SeoTitle),
+            (Field::SeoDescription, product::Column::SeoDescription),
+        ] {
+            if present.has(f) {
+                update_cols.push(c);
+            }
+        }
+        if sets_category {
+            update_cols.push(product::Column::CategoryId);
+        }
+        let mut ids_by_slug: HashMap<String, i64> = HashMap::new();
+        let per_row = 13;
+        for (chunk_no, chunk) in plans.chunks(30_000 / per_row).enumerate() {
+            let mut ins = Query::insert();
+            ins.into_table(product::Entity).columns([
+                product::Column::TenantId,
+                product::Column::CategoryId,
+                product::Column::Slug,
+                product::Column::Title,
+                product::Column::Description,
+                product::Column::Status,
+                product::Column::Images,
+                product::Column::SeoTitle,
+                product::Column::SeoDescription,
+                product::Column::CreatedAt,
+                product::Column::UpdatedAt,
+                product::Column::ImportHash,
+            ]);
+            for (i, plan) in chunk.iter().enumerate() {
+                let r = &plan.rec;
+                let cat = category_of[chunk_no * (30_000 / per_row) + i];
+                ins.values([
+                    tid.into(),
+                    cat.into(),
+                    plan.slug.clone().into(),
+                    r.title.clone().unwrap_or_default().into(),
+                    r.description.clone().into(),
+                    r.status.clone().unwrap_or_else(|| "active".into()).into(),
+                    serde_json::Value::from(r.images.clone()).into(),
+                    r.seo_title.clone().into(),
+                    r.seo_description.clone().into(),
+                    self.now.into(),
+                    self.now.into(),
+                    stamp(plan.content, &self.now).into(),
+                ])
+                .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+            }
+            ins.on_conflict(
+                OnConflict::columns([product::Column::TenantId, product::Column::Slug])
+                    .update_columns(update_cols.clone())
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([product::Column::Id, product::Column::Slug]));
+            let rows = txn.query_all(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+            for row in rows {
+                let id: i64 = row.try_get("", "id").map_err(db)?;
+                let slug: String = row.try_get("", "slug").map_err(db)?;
+                ids_by_slug.insert(slug, id);
+            }
+        }
+        let mut pids = Vec::with_capacity(plans.len());
+        for plan in &plans {
+            let Some(id) = ids_by_slug.get(&plan.slug).copied() else {
+                return Err(crate::ImportError::Internal(format!("product {} was not written", plan.slug)));
+            };
+            if plan.id.is_some() {
+                self.counts.updated += 1;
+            } else {
+                self.counts.created += 1;
+            }
+            self.seen.insert(id);
+            pids.push(id);
+        }
+
+        // 5. Attributes: clear the keys the file names, insert the values it gives.
+        let mut clear = Condition::any();
+        let mut any_clear = false;
+        let mut attr_rows: Vec<[Value; 5]> = Vec::new();
+        for (plan, pid) in plans.iter().zip(&pids) {
+            if plan.rec.attributes.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = plan.rec.attributes.keys().cloned().collect();
+            clear = clear.add(
+                Condition::all()
+                    .add(product_attribute::Column::ProductId.eq(*pid))
+                    .add(product_attribute::Column::Key.is_in(keys)),
+            );
+            any_clear = true;
+            for (k, v) in &plan.rec.attributes {
+                if let Some(v) = v {
+                    let (text, kind) = match v {
+                        serde_json::Value::Number(n) => (n.to_string(), "number"),
+                        serde_json::Value::Bool(b) => (b.to_string(), "bool"),
+                        serde_json::Value::String(s) => (s.clone(), "string"),
+                        other => (other.to_string(), "string"),
+                    };
+                    attr_rows.push([tid.into(), (*pid).into(), k.clone().into(), text.into(), kind.into()]);
+                }
+            }
+        }
+        if any_clear {
+            self.cx.delete_where::<product_attribute::Entity>(clear).exec(txn).await.map_err(db)?;
+        }
+        for chunk in attr_rows.chunks(6000) {
+            let mut ins = Query::insert();
+            ins.into_table(product_attribute::Entity).columns([
+                product_attribute::Column::TenantId,
+                product_attribute::Column::ProductId,
+                product_attribute::Column::Key,
+                product_attribute::Column::Value,
+                product_attribute::Column::Kind,
+            ]);
+            for r in chunk {
+                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
+                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+            }
+            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+        }
+
+        // 6. Variants: renames by external id first, then one upsert keyed by (tenant_id, sku).
+        let mut moved_from: HashSet<i64> = HashSet::new();
+        let mut var_rows: Vec<(i64, &crate::mapping::VariantRec, i32)> = Vec::new();
+        for (plan, pid) in plans.iter().zip(&pids) {
+            for (pos, v) in plan.rec.variants.iter().enumerate() {
+                if let Some((vid, old_pid)) = existing_variant(v) {
+                    if old_pid != *pid {
+                        moved_from.insert(old_pid);
+                    }
+                    if let Some((old_sku, _)) = variants_by_id.get(&vid) {
+                        if *old_sku != v.sku {
+                            self.cx
+                                .update_many::<variant::Entity>()
+                                .col_expr(variant::Column::Sku, Expr::value(v.sku.clone()))
+                                .filter(variant::Column::Id.eq(vid))
+                                .exec(txn)
+                                .await
+                                .map_err(db)?;
+                        }
+                    }
+                }
+                var_rows.push((*pid, v, pos as i32));
+            }
+        }
+        let mut var_update = vec![variant::Column::ProductId, variant::Column::Position];
+        for (f, c) in [
+            (Field::Barcode, variant::Column::Barcode),
+            (Field::VariantTitle, variant::Column::Title),
+            (Field::Weight, variant::Column::WeightGrams),
+        ] {
+            if present.has(f) {
+                var_update.push(c);
+            }
+        }
+        if present.has(Field::Option) || present.has(Field::OptionValue) || present.has(Field::AttributeValue) {
+            var_update.push(variant::Column::Options);
+        }
+        let mut vid_by_sku: HashMap<String, i64> = HashMap::new();
+        for chunk in var_rows.chunks(3000) {
+            let mut ins = Query::insert();
+            ins.into_table(variant::Entity).columns([
+                variant::Column::TenantId,
+                variant::Column::ProductId,
+                variant::Column::Sku,
+                variant::Column::Barcode,
+                variant::Column::Title,
+                variant::Column::Options,
+                variant::Column::WeightGrams,
+                variant::Column::Position,
+            ]);
+            for (pid, v, pos) in chunk {
+                let options: serde_json::Map<String, serde_json::Value> =
+                    v.options.iter().map(|(k, x)| (k.clone(), serde_json::Value::String(x.clone()))).collect();
+                ins.values([
+                    tid.into(),
+                    (*pid).into(),
+                    v.sku.clone().into(),
+                    v.barcode.clone().into(),
+                    v.title.clone().into(),
+                    serde_json::Value::Object(options).into(),
+                    v.weight.into(),
+                    (*pos).into(),
+                ])
+                .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+            }
+            ins.on_conflict(
+                OnConflict::columns([variant::Column::TenantId, variant::Column::Sku])
+                    .update_columns(var_update.clone())
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([variant::Column::Id, variant::Column::Sku]));
+            let rows = txn.query_all(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+            for row in rows {
+                let id: i64 = row.try_get("", "id").map_err(db)?;
+                let sku: String = row.try_get("", "sku").map_err(db)?;
+                vid_by_sku.insert(sku, id);
+            }
+        }
+        self.counts.variants += var_rows.len() as u64;
+        // Products that lost a variant to another one are changed too.
+        moved_from.retain(|id| !pids.contains(id));
+        if !moved_from.is_empty() {
+            self.cx
+                .update_many::<product::Entity>()
+                .col_expr(product::Column::UpdatedAt, Expr::value(self.now))
+                .col_expr(product::Column::ImportHash, Expr::value(Option::<String>::None))
+                .filter(product::Column::Id.is_in(moved_from.into_iter().collect::<Vec<_>>()))
+                .exec(txn)
+                .await
+                .map_err(db)?;
+        }
+        let vid = |sku: &str| vid_by_sku.get(sku).copied();
+
+        // External ids.
+        if self.opts.key == Key::ExternalId || var_rows.iter().any(|(_, v, _)| v.external_id.is_some()) {
+            let refs: Vec<(String, i64)> =
+                var_rows.iter().filter_map(|(_, v, _)| Some((v.external_id.clone()?, vid(&v.sku)?))).collect();
+            for chunk in refs.chunks(4000) {
+                let mut ins = Query::insert();
+                ins.into_table(external_ref::Entity).columns([
+                    external_ref::Column::TenantId,
+                    external_ref::Column::Integration,
+                    external_ref::Column::EntityKind,
+                    external_ref::Column::ExternalId,
+                    external_ref::Column::InternalId,
+                    external_ref::Column::UpdatedAt,
+                ]);
+                for (ext, id) in chunk {
+                    ins.values([
+                        tid.into(),
+                        EXTERNAL_INTEGRATION.into(),
+                        "variant".into(),
+                        ext.clone().into(),
+                        (*id).into(),
+                        self.now.into(),
+                    ])
+                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+                }
+                ins.on_conflict(
+                    OnConflict::columns([
+                        external_ref::Column::TenantId,
+                        external_ref::Column::Integration,
+                        external_ref::Column::EntityKind,
+                        external_ref::Column::ExternalId,
+                    ])
+                    .update_columns([external_ref::Column::InternalId, external_ref::Column::UpdatedAt])
+                    .to_owned(),
+                );
+                txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+            }
+        }
+
+        // 7. Prices and stock: upsert the values, delete the cleared.
+        let mut price_rows: Vec<[Value; 5]> = Vec::new();
+        let mut price_clear: HashMap<usize, Vec<i64>> = HashMap::new();
+        let mut stock_rows: Vec<[Value; 4]> = Vec::new();
+        let mut stock_clear: HashMap<usize, Vec<i64>> = HashMap::new();
+        for (_, v, _) in &var_rows {
+            let Some(id) = vid(&v.sku) else { continue };
+            for (i, amount) in &v.prices {
+                let (pt, currency) = &self.price_type_ids[*i];
+                match amount {
+                    Some(a) => {
+                        price_rows.push([tid.into(), id.into(), (*pt).into(), (*a).into(), currency.clone().into()])
+                    }
+                    None => price_clear.entry(*i).or_default().push(id),
+                }
+            }
+            for (i, q) in &v.stock {
+                let wh = self.warehouse_ids[*i];
+                match q {
+                    Some(q) => stock_rows.push([tid.into(), id.into(), wh.into(), (*q).into()]),
+                    None => stock_clear.entry(*i).or_default().push(id),
+                }
+            }
+        }
+        for chunk in price_rows.chunks(6000) {
+            let mut ins = Query::insert();
+            ins.into_table(price::Entity).columns([
+                price::Column::TenantId,
+                price::Column::VariantId,
+                price::Column::PriceTypeId,
+                price::Column::Amount,
+                price::Column::Currency,
+            ]);
+            for r in chunk {
+                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
+                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+            }
+            ins.on_conflict(
+                OnConflict::columns([price::Column::VariantId, price::Column::PriceTypeId])
+                    .update_columns([price::Column::Amount, price::Column::Currency])
+                    .to_owned(),
+            );
+            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+        }
+        for (i, ids) in price_clear {
+            let pt = self.price_type_ids[i].0;
+            for chunk in ids.chunks(5000) {
+                self.cx
+                    .delete_where::<price::Entity>(
+                        Condition::all()
+                            .add(price::Column::PriceTypeId.eq(pt))
+                            .add(price::Column::VariantId.is_in(chunk.to_vec())),
+                    )
+                    .exec(txn)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        for chunk in stock_rows.chunks(7000) {
+            let mut ins = Query::insert();
+            ins.into_table(stock::Entity).columns([
+                stock::Column::TenantId,
+                stock::Column::VariantId,
+                stock::Column::WarehouseId,
+                stock::Column::Quantity,
+            ]);
+            for r in chunk {
+                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
+                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
+            }
+            ins.on_conflict(
+                OnConflict::columns([stock::Column::VariantId, stock::Column::WarehouseId])
+                    .update_columns([stock::Column::Quantity])
+                    .to_owned(),
+            );
+            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
+        }
+        for (i, ids) in stock_clear {
+            let wh = self.warehouse_ids[i];
+            for chunk in ids.chunks(5000) {
+                self.cx
+                    .delete_where::<stock::Entity>(
+                        Condition::all()
+                            .add(stock::Column::WarehouseId.eq(wh))
+                            .add(stock::Column::VariantId.is_in(chunk.to_vec())),
+                    )
+                    .exec(txn)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Archives the store's products the file did not list; returns how many.
+    pub async fn hide_missing(&mut self, txn: &DatabaseTransaction) -> Result<u64, crate::ImportError> {
+        let ids: Vec<i64> = self
+            .cx
+            .select::<product::Entity>()
+            .select_only()
+            .column(product::Column::Id)
+            .filter(product::Column::Status.ne("archived"))
+            .into_tuple()
+            .all(txn)
+            .await
+            .map_err(db)?;
+        let gone: Vec<i64> = ids.into_iter().filter(|id| !self.seen.contains(id)).collect();
+        for chunk in gone.chunks(5000) {
+            self.cx
+                .update_many::<product::Entity>()
+                .col_expr(product::Column::Status, Expr::value("archived"))
+                .col_expr(product::Column::UpdatedAt, Expr::value(self.now))
+                .filter(product::Column::Id.is_in(chunk.to_vec()))
+                .exec(txn)
+                .await
+                .map_err(db)?;
+        }
+        self.counts.hidden = gone.len() as u64;
+        Ok(self.counts.hidden)
+    }
+}
+
+/// The fingerprint stored with a product: its content hash bound to the `updated_at` the
+/// import wrote, so any later change elsewhere (which moves `updated_at`) voids it.
+fn stamp(content: u128, at: &chrono::DateTime<chrono::Utc>) -> String {
+    let mut h = Xxh3::new();
+    h.update(&content.to_le_bytes());
+    h.update(&at.timestamp_micros().to_le_bytes());
+    format!("{:032x}", h.digest128())
+}
+
+/// A hash of everything the file says about a product, and of which fields it carries.
+pub fn content_hash(p: &ProductRec, present: &Present) -> u128 {
+    let mut h = Xxh3::new();
+    let mut s = |b: &[u8]| {
+        h.update(&(b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    fn opt(v: &Option<String>) -> &[u8] {
+        v.as_deref().map(str::as_bytes).unwrap_or(b"\x00none")
+    }
+    for f in &present.fields {
+        s(crate::profile::field_name(*f).as_bytes());
+    }
+    for i in &present.price_types {
+        s(&i.to_le_bytes());
+    }
+    for i in &present.warehouses {
+        s(&i.to_le_bytes());
+    }
+    s(opt(&p.slug));
+    s(opt(&p.title));
+    s(opt(&p.description));
+    s(opt(&p.status));
+    s(opt(&p.seo_title));
+    s(opt(&p.seo_description));
+    for c in p.category.iter().flatten() {
+        s(c.as_bytes());
+    }
+    s(b"images");
+    for i in &p.images {
+        s(i.as_bytes());
+    }
+    s(b"attributes");
+    for (k, v) in &p.attributes {
+        s(k.as_bytes());
+        s(v.as_ref().map(|v| v.to_string()).unwrap_or_default().as_bytes());
+    }
+    for v in &p.variants {
+        s(b"variant");
+        s(v.sku.as_bytes());
+        s(opt(&v.barcode));
+        s(opt(&v.title));
+        s(opt(&v.external_id));
+        for (k, x) in &v.options {
+            s(k.as_bytes());
+            s(x.as_bytes());
+        }
+        s(&v.weight.unwrap_or(-1).to_le_bytes());
+        for (i, a) in &v.prices {
+            s(&i.to_le_bytes());
+            s(&a.unwrap_or(-1).to_le_bytes());
+        }
+        for (i, q) in &v.stock {
+            s(&i.to_le_bytes());
+            s(&q.unwrap_or(-1).to_le_bytes());
+        }
+    }
+    h.digest128()
+}

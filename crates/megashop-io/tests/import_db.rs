@@ -1,0 +1,344 @@
+//! Import and export against a real database (SQLite file, or PostgreSQL when
+//! `MEGASHOP_TEST_PG_URL` is set), with real files.
+
+use megashop_core::catalog::{inventory, pricing};
+use megashop_core::entity::{price, product, stock, variant};
+use megashop_core::regions::{self, NewRegion};
+use megashop_core::tenancy::{self, NewTenant, TenantCx};
+use megashop_io::export::{self, ExportFormat, ExportOptions};
+use megashop_io::import::{self, ImportOptions, ImportReport};
+use megashop_io::profile;
+use megashop_io::writer::{Mode, WriteOptions};
+use megashop_test_support::{fixture, TestDb};
+use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A store with two price types and two warehouses, and a default region using them.
+async fn store(db: &TestDb, slug: &str) -> TenantCx {
+    let t = tenancy::create(
+        &db.conn,
+        NewTenant {
+            slug: slug.into(),
+            name: slug.into(),
+            domains: vec![format!("{slug}.test")],
+            default_locale: "ru".into(),
+            default_currency: "RUB".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let cx = TenantCx::new(Arc::new(t), db.conn.clone());
+    for code in ["retail", "opt"] {
+        pricing::create(&cx, pricing::NewPriceType { code: code.into(), name: code.into(), currency: "RUB".into() })
+            .await
+            .unwrap();
+    }
+    for code in ["msk", "spb"] {
+        inventory::create(&cx, inventory::NewWarehouse { code: code.into(), name: code.into() }).await.unwrap();
+    }
+    regions::create(
+        &cx,
+        NewRegion {
+            code: "msk".into(),
+            name: "Москва".into(),
+            name_en: None,
+            price_type: "retail".into(),
+            warehouses: vec!["msk".into()],
+            parent: None,
+            is_default: true,
+            position: None,
+            geo: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    cx
+}
+
+async fn run(cx: &TenantCx, path: &Path, opts: ImportOptions) -> ImportReport {
+    import::run(cx, path, opts, |_| {}, Arc::new(AtomicBool::new(false))).await.unwrap()
+}
+
+fn canonical() -> ImportOptions {
+    ImportOptions { profile: profile::builtin("canonical"), ..ImportOptions::default() }
+}
+
+async fn export_to(cx: &TenantCx, path: &Path, format: ExportFormat) {
+    export::run(cx, path, &ExportOptions { format, ..ExportOptions::default() }, |_| {}).await.unwrap();
+}
+
+async fn count_products(cx: &TenantCx) -> u64 {
+    cx.select::<product::Entity>().count(&cx.db).await.unwrap()
+}
+
+const SAMPLE: &str = "\
+product,title,description,category,status,images,attr:brand,attr:power_w:number,attr:wifi:bool,sku,barcode,option:Цвет,weight_grams,price:retail,price:opt,stock:msk,stock:spb
+kettle,Чайник Bosch,\"Кипятит быстро.
+Две строки, \"\"кавычки\"\".\",Техника > Кухня,active,https://img.test/k1.jpg|https://img.test/k2.jpg,Bosch,2200,false,K-1-W,4600000000011,белый,1200,\"1 299,50\",1000,5,0
+kettle,Чайник Bosch,,,,,,,,K-1-B,,чёрный,1200,1299.50,,0,3
+gadget,Гаджет,,Техника,draft,,,,,G-1,,,,10,,,
+mug,Кружка,,Посуда,archived,,,,,,,,,,,,
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn canonical_file_creates_products_variants_prices_and_stock() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let path = write(db.dir.path(), "sample.csv", SAMPLE);
+    let r = run(&cx, &path, canonical()).await;
+    assert_eq!(r.errors, 0, "{:?}", r.problems);
+    assert!(r.applied);
+    assert_eq!((r.counts.created, r.counts.updated, r.counts.unchanged), (3, 0, 0));
+    let kettle =
+        cx.select::<product::Entity>().filter(product::Column::Slug.eq("kettle")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!(kettle.description.as_deref(), Some("Кипятит быстро.\nДве строки, \"кавычки\"."));
+    let v = cx.select::<variant::Entity>().filter(variant::Column::Sku.eq("K-1-W")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!(v.product_id, kettle.id);
+    assert_eq!(v.options, serde_json::json!({"Цвет": "белый"}));
+    let amounts: Vec<i64> = cx
+        .select::<price::Entity>()
+        .filter(price::Column::VariantId.eq(v.id))
+        .all(&cx.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.amount)
+        .collect();
+    assert_eq!(amounts.iter().sum::<i64>(), 129_950 + 100_000);
+    let qty: i64 = cx
+        .select::<stock::Entity>()
+        .filter(stock::Column::VariantId.eq(v.id))
+        .all(&cx.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.quantity)
+        .sum();
+    assert_eq!(qty, 5);
+    let mug =
+        cx.select::<product::Entity>().filter(product::Column::Slug.eq("mug")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!(mug.status, "archived");
+    let n = cx.select::<variant::Entity>().filter(variant::Column::ProductId.eq(mug.id)).count(&cx.db).await.unwrap();
+    assert_eq!(n, 0, "a row with an empty SKU is a product without variants");
+}
+
+#[tokio::test]
+async fn a_second_identical_import_changes_nothing_and_says_so() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let path = write(db.dir.path(), "sample.csv", SAMPLE);
+    let first = run(&cx, &path, canonical()).await;
+    assert_eq!(first.counts.created, 3, "{:?}", first.problems);
+    let second = run(&cx, &path, canonical()).await;
+    assert_eq!((second.counts.created, second.counts.updated, second.counts.unchanged), (0, 0, 3));
+    assert_eq!(second.counts.variants, 0);
+    // A change made elsewhere voids the fingerprint: the next import rewrites that product.
+    megashop_core::catalog::products::update(
+        &cx,
+        &megashop_core::regions::resolve(&cx, None).await.unwrap(),
+        "mug",
+        megashop_core::catalog::products::ProductPatch { title: Some("Другая".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let third = run(&cx, &path, canonical()).await;
+    assert_eq!((third.counts.updated, third.counts.unchanged), (1, 2));
+    let mug =
+        cx.select::<product::Entity>().filter(product::Column::Slug.eq("mug")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!(mug.title, "Кружка");
+}
+
+#[tokio::test]
+async fn bad_rows_are_all_reported_and_nothing_is_written() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let text = "\
+product,title,sku,price:retail,stock:msk,status
+p1,Хороший,G-1,100,1,active
+p2,Плохая цена,B-1,12abc,1,active
+p3,Отрицательная,B-2,-5,1,active
+p4,Дубль,G-1,100,1,active
+p5,Статус,B-3,100,1,sold
+p6,,B-4,100,1,active
+";
+    let path = write(db.dir.path(), "bad.csv", text);
+    for dry_run in [true, false] {
+        let r = run(&cx, &path, ImportOptions { dry_run, ..canonical() }).await;
+        let got: Vec<(u64, Option<&str>, &str)> =
+            r.problems.iter().map(|p| (p.row, p.column.as_deref(), p.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, Some("price:retail"), "bad_number"),
+                (4, Some("price:retail"), "negative_price"),
+                (6, Some("status"), "bad_status"),
+                (5, Some("sku"), "duplicate_sku"),
+                (7, None, "missing_required"),
+            ],
+            "dry_run={dry_run}"
+        );
+        assert!(!r.applied);
+        assert_eq!(count_products(&cx).await, 0, "nothing written (dry_run={dry_run})");
+    }
+    // Messages come in Russian too.
+    let r = run(&cx, &path, ImportOptions { dry_run: true, ..canonical() }).await;
+    assert!(r.problems[0].message(megashop_core::i18n::Locale::Ru).contains("Не число"));
+}
+
+#[tokio::test]
+async fn update_only_changes_prices_and_reports_unknown_skus() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let path = write(db.dir.path(), "sample.csv", SAMPLE);
+    run(&cx, &path, canonical()).await;
+    let list = write(db.dir.path(), "prices.csv", "Артикул;Цена;Остаток\nK-1-W;1 500,00;7\nNOPE-1;10;1\n");
+    let opts = ImportOptions {
+        profile: profile::builtin("pricelist"),
+        write: WriteOptions { mode: Mode::UpdateOnly, ..WriteOptions::default() },
+        ..ImportOptions::default()
+    };
+    let r = run(&cx, &list, opts.clone()).await;
+    assert_eq!(r.problems.iter().map(|p| (p.row, p.code)).collect::<Vec<_>>(), vec![(3, "unknown_sku")]);
+    assert!(!r.applied, "an error anywhere means nothing is applied");
+    let fixed = write(db.dir.path(), "prices.csv", "Артикул;Цена;Остаток\nK-1-W;1 500,00;7\n");
+    let r = run(&cx, &fixed, opts).await;
+    assert!(r.applied, "{:?}", r.problems);
+    let v = cx.select::<variant::Entity>().filter(variant::Column::Sku.eq("K-1-W")).one(&cx.db).await.unwrap().unwrap();
+    let prices = cx.select::<price::Entity>().filter(price::Column::VariantId.eq(v.id)).all(&cx.db).await.unwrap();
+    let mut amounts: Vec<i64> = prices.iter().map(|p| p.amount).collect();
+    amounts.sort();
+    assert_eq!(amounts, vec![100_000, 150_000], "retail changed, opt kept");
+    assert_eq!(count_products(&cx).await, 3);
+}
+
+#[tokio::test]
+async fn hide_missing_archives_products_not_in_the_file() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let path = write(db.dir.path(), "sample.csv", SAMPLE);
+    run(&cx, &path, canonical()).await;
+    let only = write(db.dir.path(), "only.csv", "product,title,sku\nkettle,Чайник Bosch,K-1-W\n");
+    let r = run(&cx, &only, ImportOptions { hide_missing: true, ..canonical() }).await;
+    assert_eq!(r.counts.hidden, 1, "gadget; mug was archived already: {r:?}");
+    let archived =
+        cx.select::<product::Entity>().filter(product::Column::Status.eq("archived")).count(&cx.db).await.unwrap();
+    assert_eq!(archived, 2);
+}
+
+#[tokio::test]
+async fn export_then_import_is_lossless_csv_and_xlsx() {
+    let db = TestDb::new().await;
+    let a = store(&db, "a").await;
+    let path = write(db.dir.path(), "sample.csv", SAMPLE);
+    assert!(run(&a, &path, canonical()).await.applied);
+    for format in [ExportFormat::Csv, ExportFormat::Xlsx] {
+        let ext = if format == ExportFormat::Csv { "csv" } else { "xlsx" };
+        let out_a = db.dir.path().join(format!("a.{ext}"));
+        export_to(&a, &out_a, format).await;
+        let b = store(&db, &format!("b{ext}")).await;
+        let r = run(&b, &out_a, canonical()).await;
+        assert!(r.applied, "{ext}: {:?}", r.problems);
+        let (csv_a, csv_b) = (db.dir.path().join(format!("a-{ext}.csv")), db.dir.path().join(format!("b-{ext}.csv")));
+        export_to(&a, &csv_a, ExportFormat::Csv).await;
+        export_to(&b, &csv_b, ExportFormat::Csv).await;
+        assert_eq!(std::fs::read_to_string(&csv_a).unwrap(), std::fs::read_to_string(&csv_b).unwrap(), "{ext}");
+        // The same file again changes nothing.
+        let again = run(&b, &out_a, canonical()).await;
+        assert_eq!(again.counts.unchanged, 3, "{ext}: {:?}", again.counts);
+    }
+    let text = std::fs::read_to_string(db.dir.path().join("a-csv.csv")).unwrap();
+    assert!(text.contains("\"Кипятит быстро.\nДве строки, \"\"кавычки\"\".\""));
+}
+
+#[tokio::test]
+async fn formula_cells_are_escaped_on_export() {
+    let db = TestDb::new().await;
+    let a = store(&db, "a").await;
+    let text = "product,title,sku,price:retail\nevil,\"=HYPERLINK(\"\"http://x\"\")\",@SUM,1\n";
+    let path = write(db.dir.path(), "f.csv", text);
+    assert!(run(&a, &path, canonical()).await.applied);
+    let p = a.select::<product::Entity>().one(&a.db).await.unwrap().unwrap();
+    assert_eq!(p.title, "=HYPERLINK(\"http://x\")", "stored as the text it is");
+    let out = db.dir.path().join("out.csv");
+    export_to(&a, &out, ExportFormat::Csv).await;
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert!(exported.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{exported}");
+    assert!(exported.contains(",'@SUM,"), "{exported}");
+}
+
+#[tokio::test]
+async fn a_batched_import_stopped_midway_resumes_after_the_last_commit() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let mut text = String::from("product,title,sku,price:retail\n");
+    for i in 0..2000 {
+        text.push_str(&format!("p{i},Товар {i},S-{i},{}\n", 100 + i));
+    }
+    let path = write(db.dir.path(), "big.csv", &text);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opts = ImportOptions { commit_every: Some(500), batch: 100, ..canonical() };
+    let stop = cancel.clone();
+    let first = import::run(
+        &cx,
+        &path,
+        opts.clone(),
+        move |p| {
+            if p.rows >= 900 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        },
+        cancel,
+    )
+    .await;
+    assert!(matches!(first, Err(megashop_io::ImportError::Cancelled)), "{first:?}");
+    let kept = count_products(&cx).await;
+    assert!(kept > 0 && kept < 2000 && kept % 100 == 0, "committed batches only: {kept}");
+    let second = run(&cx, &path, ImportOptions { resume: true, ..opts }).await;
+    assert!(second.applied, "{:?}", second.problems);
+    assert!(second.resumed_after.is_some());
+    assert_eq!(second.counts.created, 2000 - kept);
+    assert_eq!(count_products(&cx).await, 2000);
+}
+
+#[tokio::test]
+async fn real_exports_from_other_systems_import() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    // WooCommerce's own sample data: variable products with variations by parent SKU.
+    let woo = run(&cx, &fixture("catalogues/woocommerce-sample_products.csv"), ImportOptions::default()).await;
+    assert_eq!(woo.profile, "woocommerce");
+    assert!(woo.applied, "{:?}", woo.problems);
+    let hoodie = cx
+        .select::<variant::Entity>()
+        .filter(variant::Column::Sku.eq("woo-hoodie-blue-logo"))
+        .one(&cx.db)
+        .await
+        .unwrap();
+    let hoodie = hoodie.expect("a variation of woo-hoodie");
+    let parent = cx
+        .select::<product::Entity>()
+        .filter(product::Column::Id.eq(hoodie.product_id))
+        .one(&cx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(parent.title, "Hoodie");
+    assert_eq!(hoodie.options["Color"], "Blue");
+    // Shopify: variants by handle, option names from the first row, SKUs made up when absent.
+    let shop = run(&cx, &fixture("catalogues/shopify-partners-apparel.csv"), ImportOptions::default()).await;
+    assert_eq!(shop.profile, "shopify");
+    assert!(shop.applied, "{:?}", shop.problems);
+    // Shopify's template: barcodes a spreadsheet rounded to 3.65275E+11 are refused, not imported.
+    let tpl = run(&cx, &fixture("catalogues/shopify-product_template-2025.csv"), ImportOptions::default()).await;
+    assert!(!tpl.applied);
+    assert!(tpl.problems.iter().all(|p| p.code == "precision_lost"), "{:?}", tpl.problems);
+    assert!(tpl.problems.iter().any(|p| p.value.as_deref() == Some("3.65275E+11")));
+}
