@@ -278,3 +278,51 @@ async fn a_domain_with_a_scheme_is_refused() {
     let out = run(Command::new(BIN).args(["--data-dir"]).arg(&data).args(["tenant", "list"]).env_clear());
     assert!(out.status.success(), "--data-dir works on admin commands: {}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn import_and_export_from_the_command_line() {
+    let db = TestDb::new().await;
+    let data = db.dir.path().join("data");
+    let ok = |o: &Output| assert!(o.status.success(), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    ok(&run(megashop(&data, &db).args(["demo", "seed", "--products", "0"])));
+    // --detect proposes a profile for a 1C-style price list, as TOML to edit.
+    let tyres = megashop_test_support::fixture("catalogues/price-list-tyres-1c-style.xlsx");
+    let out = run(megashop(&data, &db).args(["import", "--detect"]).arg(&tyres));
+    ok(&out);
+    let proposed = text(&out.stdout);
+    assert!(
+        proposed.contains("header = \"Наименование товара\"") && proposed.contains("field = \"price\""),
+        "{proposed}"
+    );
+    // Export, then a dry run of a broken copy: a table of problems in Russian, saved as CSV
+    // and XLSX, exit code 2, nothing written.
+    let export = db.dir.path().join("catalog.csv");
+    ok(&run(megashop(&data, &db).arg("export").arg(&export)));
+    let exported = std::fs::read_to_string(&export).unwrap();
+    assert!(exported.starts_with("\u{feff}product,title,"), "{}", &exported[..200]);
+    let rows = exported.lines().count();
+    let broken = exported.replacen(",active,", ",продано,", 1);
+    let bad = db.dir.path().join("bad.csv");
+    std::fs::write(&bad, broken).unwrap();
+    let out = run(megashop(&data, &db).env("LANG", "ru_RU.UTF-8").args(["import", "--dry-run"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("Строка") && said.contains("bad_status") && said.contains("Неизвестный статус"), "{said}");
+    let report = std::fs::read_to_string(db.dir.path().join("bad.report.csv")).unwrap();
+    assert!(report.contains("bad_status"), "{report}");
+    assert!(db.dir.path().join("bad.report.xlsx").exists());
+    // The export imported back changes nothing; a second run says so.
+    let out = run(megashop(&data, &db).args(["import", "--json"]).arg(&export));
+    ok(&out);
+    let out = run(megashop(&data, &db).args(["import", "--json"]).arg(&export));
+    ok(&out);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["counts"]["created"], 0);
+    assert_eq!(r["counts"]["updated"], 0);
+    assert_eq!(r["counts"]["unchanged"], 50, "{r}");
+    assert!(rows > 50);
+    // XLSX export.
+    let xlsx = db.dir.path().join("catalog.xlsx");
+    ok(&run(megashop(&data, &db).arg("export").arg(&xlsx)));
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+}

@@ -26,3 +26,4 @@ import-extra-cells = The row has more cells than the header; the extra ones were
 import-read-failed = The file cannot be read from here on: { $reason }
 import-no-key-column = The file has no column the profile uses as a key (SKU, product or title).
 import-too-many-problems = More problems than the report keeps; fix these and check again.
+import-no-rows = The file has a header but no data rows.

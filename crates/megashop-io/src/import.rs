@@ -415,6 +415,9 @@ pub async fn run(
             Msg::Done { problems, rows } => {
                 keep(&mut report, problems);
                 report.rows = rows;
+                if rows == 0 && resumed_after.is_none() {
+                    keep(&mut report, vec![Problem::row(0, "no_rows")]);
+                }
             }
             Msg::Failed(e) => {
                 stopped = Some(e);

@@ -84,7 +84,7 @@ fn cut(v: &str) -> String {
 }
 
 /// Every problem code, for docs and the test that each has a message in every language.
-pub const CODES: [&str; 27] = [
+pub const CODES: [&str; 28] = [
     "bad_number",
     "bad_integer",
     "bad_boolean",
@@ -112,6 +112,7 @@ pub const CODES: [&str; 27] = [
     "read_failed",
     "no_key_column",
     "too_many_problems",
+    "no_rows",
 ];
 
 #[cfg(test)]

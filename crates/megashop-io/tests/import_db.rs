@@ -342,3 +342,106 @@ async fn real_exports_from_other_systems_import() {
     assert!(tpl.problems.iter().all(|p| p.code == "precision_lost"), "{:?}", tpl.problems);
     assert!(tpl.problems.iter().any(|p| p.value.as_deref() == Some("3.65275E+11")));
 }
+
+#[tokio::test]
+async fn bad_files_get_clear_errors_and_nothing_is_written() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let dir = db.dir.path();
+    let opts = ImportOptions::default;
+    let go = |p: PathBuf, o: ImportOptions| {
+        let cx = cx.clone();
+        async move { import::run(&cx, &p, o, |_| {}, Arc::new(AtomicBool::new(false))).await }
+    };
+    // Empty, and binary garbage named .csv: refused with what is wrong.
+    let e = go(write(dir, "empty.csv", ""), opts()).await.unwrap_err();
+    assert!(e.to_string().contains("is empty"), "{e}");
+    let mut garbage = vec![0u8; 4096];
+    garbage[..4].copy_from_slice(b"\x7fELF");
+    std::fs::write(dir.join("garbage.csv"), &garbage).unwrap();
+    let e = go(dir.join("garbage.csv"), opts()).await.unwrap_err();
+    assert!(e.to_string().contains("not a text file"), "{e}");
+    // Header only: nothing to do is an error too.
+    let r = go(
+        write(dir, "header.csv", "product,title,sku\n"),
+        ImportOptions { profile: profile::builtin("canonical"), ..opts() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["no_rows"]);
+    assert!(!r.applied);
+    // A zip bomb named .xlsx is refused from its directory, before anything is unpacked.
+    let bomb = dir.join("bomb.xlsx");
+    std::fs::write(&bomb, zip_bomb()).unwrap();
+    let e = go(bomb, opts()).await.unwrap_err();
+    assert!(e.to_string().contains("zip bomb"), "{e}");
+    // A 2 GB line (sparse file): the reader stops at 64 MiB, reports it, writes nothing.
+    let long = dir.join("long.csv");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&long).unwrap();
+        f.write_all(b"product,title,sku\np1,Good,S-1\np2,").unwrap();
+        f.write_all(&vec![b'x'; 8192]).unwrap();
+        f.set_len(2 * 1024 * 1024 * 1024).unwrap();
+    }
+    let e = go(long, ImportOptions { profile: profile::builtin("canonical"), ..opts() }).await.unwrap_err();
+    assert!(e.to_string().contains("record 3 is longer than 64 MiB"), "{e}");
+    // Past the first rows (where the header is looked for), the same is a row problem.
+    let late = dir.join("late.csv");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&late).unwrap();
+        f.write_all(b"product,title,sku\n").unwrap();
+        for i in 0..40 {
+            writeln!(f, "p{i},Good,S-{i}").unwrap();
+        }
+        f.write_all(b"p-long,").unwrap();
+        f.write_all(&vec![b'x'; 8192]).unwrap();
+        f.set_len(200 * 1024 * 1024).unwrap();
+    }
+    let r = go(late, ImportOptions { profile: profile::builtin("canonical"), ..opts() }).await.unwrap();
+    let codes: Vec<&str> = r.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, vec!["read_failed"], "{:?}", r.problems);
+    assert!(r.problems[0].message(megashop_core::i18n::Locale::En).contains("longer than 64 MiB"));
+    assert!(!r.applied);
+    assert_eq!(count_products(&cx).await, 0);
+}
+
+/// A zip whose central directory declares 8 entries of 4 GiB each.
+fn zip_bomb() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for i in 0..8u32 {
+        let name = format!("xl/worksheets/sheet{i}.xml");
+        let offset = out.len() as u32;
+        let local = |v: &mut Vec<u8>| {
+            v.extend_from_slice(&0x04034b50u32.to_le_bytes());
+            v.extend_from_slice(&[20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+            v.extend_from_slice(&0u32.to_le_bytes()); // crc
+            v.extend_from_slice(&2u32.to_le_bytes()); // compressed
+            v.extend_from_slice(&u32::MAX.to_le_bytes()); // uncompressed
+            v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+            v.extend_from_slice(name.as_bytes());
+        };
+        local(&mut out);
+        out.extend_from_slice(&[3, 0]);
+        central.extend_from_slice(&0x02014b50u32.to_le_bytes());
+        central.extend_from_slice(&[20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&2u32.to_le_bytes());
+        central.extend_from_slice(&u32::MAX.to_le_bytes());
+        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        central.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x06054b50u32.to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0, 8, 0, 8, 0]);
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
