@@ -34,3 +34,5 @@ entity-price-type = price type
 entity-warehouse = warehouse
 entity-delivery-method = delivery method
 entity-content = content block
+entity-import = import
+entity-report = report

@@ -36,3 +36,5 @@ entity-price-type = тип цен
 entity-warehouse = склад
 entity-delivery-method = способ доставки
 entity-content = блок контента
+entity-import = импорт
+entity-report = отчёт

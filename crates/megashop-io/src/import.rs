@@ -10,7 +10,7 @@ use crate::ImportError;
 use megashop_core::entity::import_job;
 use megashop_core::tenancy::TenantCx;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Read;
@@ -274,6 +274,21 @@ fn reader(
     let _ = tx.blocking_send(Msg::Done { problems, rows });
 }
 
+/// Pages SQLite may keep in memory during an import (in KiB, negative as SQLite wants):
+/// a large transaction otherwise spills pages to disk while it runs.
+const SQLITE_IMPORT_CACHE_KIB: i64 = 131_072;
+
+/// Begins a transaction; on SQLite, with a page cache sized for bulk writes.
+async fn begin(cx: &TenantCx) -> Result<sea_orm::DatabaseTransaction, ImportError> {
+    let txn = cx.db.begin().await.map_err(ImportError::Db)?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        txn.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
+            .await
+            .map_err(ImportError::Db)?;
+    }
+    Ok(txn)
+}
+
 /// Imports `path` into the store. `progress` is called after every batch; setting
 /// `cancel` stops the import at the next row and rolls back what is not committed.
 pub async fn run(
@@ -366,7 +381,7 @@ pub async fn run(
         }
     };
     let mut present = Present::default();
-    let mut txn = Some(cx.db.begin().await.map_err(ImportError::Db)?);
+    let mut txn = Some(begin(cx).await?);
     let mut stopped: Option<ImportError> = None;
     let mut stopped_early = false;
     while let Some(msg) = rx.recv().await {
@@ -408,7 +423,7 @@ pub async fn run(
                         }
                         t.commit().await.map_err(ImportError::Db)?;
                         report.committed_through = Some(last_row);
-                        txn = Some(cx.db.begin().await.map_err(ImportError::Db)?);
+                        txn = Some(begin(cx).await?);
                     }
                 }
             }

@@ -27,7 +27,7 @@ pub struct Problem {
     /// Error or warning.
     pub severity: Severity,
     /// Message arguments (`max`, `first_row`, ...).
-    #[serde(skip)]
+    #[serde(serialize_with = "args_as_map")]
     pub args: Vec<(&'static str, String)>,
 }
 
@@ -70,6 +70,15 @@ impl Problem {
         }
         i18n::message(locale, &id, &args)
     }
+}
+
+fn args_as_map<S: serde::Serializer>(args: &[(&'static str, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(args.len()))?;
+    for (k, v) in args {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 /// Cuts a value for display.

@@ -11,8 +11,11 @@ use crate::profile::Field;
 use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute, stock, variant};
 use megashop_core::entity::{region, region_warehouse, warehouse};
 use megashop_core::tenancy::TenantCx;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryFilter, QuerySelect, Value};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, QueryFilter, QueryResult, QuerySelect,
+    Statement, Value,
+};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use xxhash_rust::xxh3::Xxh3;
@@ -463,71 +466,65 @@ impl Writer {
 
         // 4. Products: one upsert keyed by (tenant_id, slug).
         let sets_category = present.has(Field::Category) || category_of.iter().any(Option::is_some);
-        let mut update_cols = vec![product::Column::UpdatedAt, product::Column::ImportHash];
+        let mut update_cols = vec!["updated_at", "import_hash"];
         for (f, c) in [
-            (Field::Title, product::Column::Title),
-            (Field::Description, product::Column::Description),
-            (Field::Status, product::Column::Status),
-            (Field::Images, product::Column::Images),
-            (Field::SeoTitle, product::Column::SeoTitle),
-            (Field::SeoDescription, product::Column::SeoDescription),
+            (Field::Title, "title"),
+            (Field::Description, "description"),
+            (Field::Status, "status"),
+            (Field::Images, "images"),
+            (Field::SeoTitle, "seo_title"),
+            (Field::SeoDescription, "seo_description"),
         ] {
             if present.has(f) {
                 update_cols.push(c);
             }
         }
         if sets_category {
-            update_cols.push(product::Column::CategoryId);
+            update_cols.push("category_id");
         }
         let mut ids_by_slug: HashMap<String, i64> = HashMap::new();
-        let per_row = 13;
-        for (chunk_no, chunk) in plans.chunks(30_000 / per_row).enumerate() {
-            let mut ins = Query::insert();
-            ins.into_table(product::Entity).columns([
-                product::Column::TenantId,
-                product::Column::CategoryId,
-                product::Column::Slug,
-                product::Column::Title,
-                product::Column::Description,
-                product::Column::Status,
-                product::Column::Images,
-                product::Column::SeoTitle,
-                product::Column::SeoDescription,
-                product::Column::CreatedAt,
-                product::Column::UpdatedAt,
-                product::Column::ImportHash,
+        let bulk = Bulk::upsert(
+            "product",
+            &[
+                "tenant_id",
+                "category_id",
+                "slug",
+                "title",
+                "description",
+                "status",
+                "images",
+                "seo_title",
+                "seo_description",
+                "created_at",
+                "updated_at",
+                "import_hash",
+            ],
+            &["tenant_id", "slug"],
+            &update_cols,
+            &["id", "slug"],
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(plans.len() * 12);
+        for (plan, cat) in plans.iter().zip(&category_of) {
+            let r = &plan.rec;
+            values.extend([
+                tid.into(),
+                (*cat).into(),
+                plan.slug.clone().into(),
+                r.title.clone().unwrap_or_default().into(),
+                r.description.clone().into(),
+                r.status.clone().unwrap_or_else(|| "active".into()).into(),
+                serde_json::Value::from(r.images.clone()).into(),
+                r.seo_title.clone().into(),
+                r.seo_description.clone().into(),
+                self.now.into(),
+                self.now.into(),
+                stamp(plan.content, &self.now).into(),
             ]);
-            for (i, plan) in chunk.iter().enumerate() {
-                let r = &plan.rec;
-                let cat = category_of[chunk_no * (30_000 / per_row) + i];
-                ins.values([
-                    tid.into(),
-                    cat.into(),
-                    plan.slug.clone().into(),
-                    r.title.clone().unwrap_or_default().into(),
-                    r.description.clone().into(),
-                    r.status.clone().unwrap_or_else(|| "active".into()).into(),
-                    serde_json::Value::from(r.images.clone()).into(),
-                    r.seo_title.clone().into(),
-                    r.seo_description.clone().into(),
-                    self.now.into(),
-                    self.now.into(),
-                    stamp(plan.content, &self.now).into(),
-                ])
-                .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-            }
-            ins.on_conflict(
-                OnConflict::columns([product::Column::TenantId, product::Column::Slug])
-                    .update_columns(update_cols.clone())
-                    .to_owned(),
-            )
-            .returning(Query::returning().columns([product::Column::Id, product::Column::Slug]));
-            let rows = txn.query_all(txn.get_database_backend().build(&ins)).await.map_err(db)?;
-            for row in rows {
-                let id: i64 = row.try_get("", "id").map_err(db)?;
-                let slug: String = row.try_get("", "slug").map_err(db)?;
-                ids_by_slug.insert(slug, id);
-            }
+        }
+        for row in bulk.run(txn, values).await? {
+            let id: i64 = row.try_get("", "id").map_err(db)?;
+            let slug: String = row.try_get("", "slug").map_err(db)?;
+            ids_by_slug.insert(slug, id);
         }
         let mut pids = Vec::with_capacity(plans.len());
         for plan in &plans {
@@ -546,7 +543,7 @@ impl Writer {
         // 5. Attributes: clear the keys the file names, insert the values it gives.
         let mut clear = Condition::any();
         let mut any_clear = false;
-        let mut attr_rows: Vec<[Value; 5]> = Vec::new();
+        let mut attr_rows: Vec<Value> = Vec::new();
         for (plan, pid) in plans.iter().zip(&pids) {
             if plan.rec.attributes.is_empty() {
                 continue;
@@ -566,28 +563,16 @@ impl Writer {
                         serde_json::Value::String(s) => (s.clone(), "string"),
                         other => (other.to_string(), "string"),
                     };
-                    attr_rows.push([tid.into(), (*pid).into(), k.clone().into(), text.into(), kind.into()]);
+                    attr_rows.extend([tid.into(), (*pid).into(), k.clone().into(), text.into(), kind.into()]);
                 }
             }
         }
         if any_clear {
             self.cx.delete_where::<product_attribute::Entity>(clear).exec(txn).await.map_err(db)?;
         }
-        for chunk in attr_rows.chunks(6000) {
-            let mut ins = Query::insert();
-            ins.into_table(product_attribute::Entity).columns([
-                product_attribute::Column::TenantId,
-                product_attribute::Column::ProductId,
-                product_attribute::Column::Key,
-                product_attribute::Column::Value,
-                product_attribute::Column::Kind,
-            ]);
-            for r in chunk {
-                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
-                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-            }
-            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
-        }
+        Bulk::insert("product_attribute", &["tenant_id", "product_id", "key", "value", "kind"])
+            .run(txn, attr_rows)
+            .await?;
 
         // 6. Variants: renames by external id first, then one upsert keyed by (tenant_id, sku).
         let mut moved_from: HashSet<i64> = HashSet::new();
@@ -613,59 +598,42 @@ impl Writer {
                 var_rows.push((*pid, v, pos as i32));
             }
         }
-        let mut var_update = vec![variant::Column::ProductId, variant::Column::Position];
-        for (f, c) in [
-            (Field::Barcode, variant::Column::Barcode),
-            (Field::VariantTitle, variant::Column::Title),
-            (Field::Weight, variant::Column::WeightGrams),
-        ] {
+        let mut var_update = vec!["product_id", "position"];
+        for (f, c) in [(Field::Barcode, "barcode"), (Field::VariantTitle, "title"), (Field::Weight, "weight_grams")] {
             if present.has(f) {
                 var_update.push(c);
             }
         }
         if present.has(Field::Option) || present.has(Field::OptionValue) || present.has(Field::AttributeValue) {
-            var_update.push(variant::Column::Options);
+            var_update.push("options");
         }
         let mut vid_by_sku: HashMap<String, i64> = HashMap::new();
-        for chunk in var_rows.chunks(3000) {
-            let mut ins = Query::insert();
-            ins.into_table(variant::Entity).columns([
-                variant::Column::TenantId,
-                variant::Column::ProductId,
-                variant::Column::Sku,
-                variant::Column::Barcode,
-                variant::Column::Title,
-                variant::Column::Options,
-                variant::Column::WeightGrams,
-                variant::Column::Position,
+        let bulk = Bulk::upsert(
+            "variant",
+            &["tenant_id", "product_id", "sku", "barcode", "title", "options", "weight_grams", "position"],
+            &["tenant_id", "sku"],
+            &var_update,
+            &["id", "sku"],
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(var_rows.len() * 8);
+        for (pid, v, pos) in &var_rows {
+            let options: serde_json::Map<String, serde_json::Value> =
+                v.options.iter().map(|(k, x)| (k.clone(), serde_json::Value::String(x.clone()))).collect();
+            values.extend([
+                tid.into(),
+                (*pid).into(),
+                v.sku.clone().into(),
+                v.barcode.clone().into(),
+                v.title.clone().into(),
+                serde_json::Value::Object(options).into(),
+                v.weight.into(),
+                (*pos).into(),
             ]);
-            for (pid, v, pos) in chunk {
-                let options: serde_json::Map<String, serde_json::Value> =
-                    v.options.iter().map(|(k, x)| (k.clone(), serde_json::Value::String(x.clone()))).collect();
-                ins.values([
-                    tid.into(),
-                    (*pid).into(),
-                    v.sku.clone().into(),
-                    v.barcode.clone().into(),
-                    v.title.clone().into(),
-                    serde_json::Value::Object(options).into(),
-                    v.weight.into(),
-                    (*pos).into(),
-                ])
-                .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-            }
-            ins.on_conflict(
-                OnConflict::columns([variant::Column::TenantId, variant::Column::Sku])
-                    .update_columns(var_update.clone())
-                    .to_owned(),
-            )
-            .returning(Query::returning().columns([variant::Column::Id, variant::Column::Sku]));
-            let rows = txn.query_all(txn.get_database_backend().build(&ins)).await.map_err(db)?;
-            for row in rows {
-                let id: i64 = row.try_get("", "id").map_err(db)?;
-                let sku: String = row.try_get("", "sku").map_err(db)?;
-                vid_by_sku.insert(sku, id);
-            }
+        }
+        for row in bulk.run(txn, values).await? {
+            let id: i64 = row.try_get("", "id").map_err(db)?;
+            let sku: String = row.try_get("", "sku").map_err(db)?;
+            vid_by_sku.insert(sku, id);
         }
         self.counts.variants += var_rows.len() as u64;
         // Products that lost a variant to another one are changed too.
@@ -686,45 +654,32 @@ impl Writer {
         if self.opts.key == Key::ExternalId || var_rows.iter().any(|(_, v, _)| v.external_id.is_some()) {
             let refs: Vec<(String, i64)> =
                 var_rows.iter().filter_map(|(_, v, _)| Some((v.external_id.clone()?, vid(&v.sku)?))).collect();
-            for chunk in refs.chunks(4000) {
-                let mut ins = Query::insert();
-                ins.into_table(external_ref::Entity).columns([
-                    external_ref::Column::TenantId,
-                    external_ref::Column::Integration,
-                    external_ref::Column::EntityKind,
-                    external_ref::Column::ExternalId,
-                    external_ref::Column::InternalId,
-                    external_ref::Column::UpdatedAt,
+            let mut values: Vec<Value> = Vec::with_capacity(refs.len() * 6);
+            for (ext, id) in refs {
+                values.extend([
+                    tid.into(),
+                    EXTERNAL_INTEGRATION.into(),
+                    "variant".into(),
+                    ext.into(),
+                    id.into(),
+                    self.now.into(),
                 ]);
-                for (ext, id) in chunk {
-                    ins.values([
-                        tid.into(),
-                        EXTERNAL_INTEGRATION.into(),
-                        "variant".into(),
-                        ext.clone().into(),
-                        (*id).into(),
-                        self.now.into(),
-                    ])
-                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-                }
-                ins.on_conflict(
-                    OnConflict::columns([
-                        external_ref::Column::TenantId,
-                        external_ref::Column::Integration,
-                        external_ref::Column::EntityKind,
-                        external_ref::Column::ExternalId,
-                    ])
-                    .update_columns([external_ref::Column::InternalId, external_ref::Column::UpdatedAt])
-                    .to_owned(),
-                );
-                txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
             }
+            Bulk::upsert(
+                "external_ref",
+                &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "updated_at"],
+                &["tenant_id", "integration", "entity_kind", "external_id"],
+                &["internal_id", "updated_at"],
+                &[],
+            )
+            .run(txn, values)
+            .await?;
         }
 
         // 7. Prices and stock: upsert the values, delete the cleared.
-        let mut price_rows: Vec<[Value; 5]> = Vec::new();
+        let mut price_rows: Vec<Value> = Vec::new();
         let mut price_clear: HashMap<usize, Vec<i64>> = HashMap::new();
-        let mut stock_rows: Vec<[Value; 4]> = Vec::new();
+        let mut stock_rows: Vec<Value> = Vec::new();
         let mut stock_clear: HashMap<usize, Vec<i64>> = HashMap::new();
         for (_, v, _) in &var_rows {
             let Some(id) = vid(&v.sku) else { continue };
@@ -732,7 +687,7 @@ impl Writer {
                 let (pt, currency) = &self.price_type_ids[*i];
                 match amount {
                     Some(a) => {
-                        price_rows.push([tid.into(), id.into(), (*pt).into(), (*a).into(), currency.clone().into()])
+                        price_rows.extend([tid.into(), id.into(), (*pt).into(), (*a).into(), currency.clone().into()])
                     }
                     None => price_clear.entry(*i).or_default().push(id),
                 }
@@ -740,31 +695,20 @@ impl Writer {
             for (i, q) in &v.stock {
                 let wh = self.warehouse_ids[*i];
                 match q {
-                    Some(q) => stock_rows.push([tid.into(), id.into(), wh.into(), (*q).into()]),
+                    Some(q) => stock_rows.extend([tid.into(), id.into(), wh.into(), (*q).into()]),
                     None => stock_clear.entry(*i).or_default().push(id),
                 }
             }
         }
-        for chunk in price_rows.chunks(6000) {
-            let mut ins = Query::insert();
-            ins.into_table(price::Entity).columns([
-                price::Column::TenantId,
-                price::Column::VariantId,
-                price::Column::PriceTypeId,
-                price::Column::Amount,
-                price::Column::Currency,
-            ]);
-            for r in chunk {
-                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
-                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-            }
-            ins.on_conflict(
-                OnConflict::columns([price::Column::VariantId, price::Column::PriceTypeId])
-                    .update_columns([price::Column::Amount, price::Column::Currency])
-                    .to_owned(),
-            );
-            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
-        }
+        Bulk::upsert(
+            "price",
+            &["tenant_id", "variant_id", "price_type_id", "amount", "currency"],
+            &["variant_id", "price_type_id"],
+            &["amount", "currency"],
+            &[],
+        )
+        .run(txn, price_rows)
+        .await?;
         for (i, ids) in price_clear {
             let pt = self.price_type_ids[i].0;
             for chunk in ids.chunks(5000) {
@@ -779,25 +723,15 @@ impl Writer {
                     .map_err(db)?;
             }
         }
-        for chunk in stock_rows.chunks(7000) {
-            let mut ins = Query::insert();
-            ins.into_table(stock::Entity).columns([
-                stock::Column::TenantId,
-                stock::Column::VariantId,
-                stock::Column::WarehouseId,
-                stock::Column::Quantity,
-            ]);
-            for r in chunk {
-                ins.values(r.clone().map(sea_orm::sea_query::SimpleExpr::from))
-                    .map_err(|e| crate::ImportError::Internal(e.to_string()))?;
-            }
-            ins.on_conflict(
-                OnConflict::columns([stock::Column::VariantId, stock::Column::WarehouseId])
-                    .update_columns([stock::Column::Quantity])
-                    .to_owned(),
-            );
-            txn.execute(txn.get_database_backend().build(&ins)).await.map_err(db)?;
-        }
+        Bulk::upsert(
+            "stock",
+            &["tenant_id", "variant_id", "warehouse_id", "quantity"],
+            &["variant_id", "warehouse_id"],
+            &["quantity"],
+            &[],
+        )
+        .run(txn, stock_rows)
+        .await?;
         for (i, ids) in stock_clear {
             let wh = self.warehouse_ids[i];
             for chunk in ids.chunks(5000) {
@@ -840,6 +774,98 @@ impl Writer {
         }
         self.counts.hidden = gone.len() as u64;
         Ok(self.counts.hidden)
+    }
+}
+
+/// A multi-row `INSERT` (optionally `ON CONFLICT … DO UPDATE` and `RETURNING`), run in
+/// chunks whose row counts are powers of two: each statement text recurs, so the driver's
+/// prepared-statement cache serves it instead of parsing thousands of placeholders anew.
+/// Table and column names are constants of this module, never input.
+struct Bulk {
+    table: &'static str,
+    cols: Vec<&'static str>,
+    tail: String,
+}
+
+/// Most parameters in one statement (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_PARAMS: usize = 30_000;
+
+impl Bulk {
+    fn insert(table: &'static str, cols: &[&'static str]) -> Bulk {
+        Bulk { table, cols: cols.to_vec(), tail: String::new() }
+    }
+
+    fn upsert(
+        table: &'static str,
+        cols: &[&'static str],
+        conflict: &[&str],
+        update: &[&str],
+        returning: &[&str],
+    ) -> Bulk {
+        let set: Vec<String> = update.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        let mut tail = format!(" ON CONFLICT ({}) DO UPDATE SET {}", conflict.join(", "), set.join(", "));
+        if !returning.is_empty() {
+            tail.push_str(&format!(" RETURNING {}", returning.join(", ")));
+        }
+        Bulk { table, cols: cols.to_vec(), tail }
+    }
+
+    fn sql(&self, backend: sea_orm::DatabaseBackend, rows: usize) -> String {
+        let n = self.cols.len();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.cols.join(", "));
+        let mut k = 0;
+        for r in 0..rows {
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..n {
+                if c > 0 {
+                    sql.push(',');
+                }
+                k += 1;
+                match backend {
+                    sea_orm::DatabaseBackend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&k.to_string());
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(&self.tail);
+        sql
+    }
+
+    /// Runs the insert for `values` (row after row, `cols.len()` values each).
+    async fn run(
+        &self,
+        txn: &DatabaseTransaction,
+        mut values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, crate::ImportError> {
+        let n = self.cols.len();
+        let mut out = Vec::new();
+        if values.is_empty() || values.len() % n != 0 {
+            return Ok(out);
+        }
+        let backend = txn.get_database_backend();
+        let most = (MAX_PARAMS / n).max(1);
+        let mut rows = values.len() / n;
+        let mut rest = values.split_off(0);
+        while rows > 0 {
+            let take = 1usize << (usize::BITS - 1 - rows.min(most).leading_zeros());
+            let tail = rest.split_off(take * n);
+            let chunk = std::mem::replace(&mut rest, tail);
+            let stmt = Statement::from_sql_and_values(backend, self.sql(backend, take), chunk);
+            if self.tail.contains("RETURNING") {
+                out.extend(txn.query_all(stmt).await.map_err(db)?);
+            } else {
+                txn.execute(stmt).await.map_err(db)?;
+            }
+            rows -= take;
+        }
+        Ok(out)
     }
 }
 

@@ -16,6 +16,7 @@ use axum::middleware;
 use axum::routing::{get, patch, post, put};
 use axum::Router;
 use routes::catalog as c;
+use routes::imports;
 pub use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,7 +54,17 @@ pub fn app(state: AppState) -> Router {
             get(routes::regional::get_content)
                 .put(routes::regional::put_content)
                 .delete(routes::regional::delete_content),
-        );
+        )
+        .route(
+            "/imports",
+            get(imports::list_imports)
+                .post(imports::start_import)
+                .layer(DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES)),
+        )
+        .route("/imports/{id}", get(imports::get_import).delete(imports::cancel_import))
+        .route("/imports/{id}/report.csv", get(imports::report_csv))
+        .route("/imports/{id}/report.xlsx", get(imports::report_xlsx))
+        .route("/export", get(imports::export_catalog));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(routes::docs::openapi))

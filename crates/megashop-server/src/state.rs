@@ -29,6 +29,8 @@ pub struct AppState {
     pub geo: Arc<GeoSource>,
     /// Proxies whose forwarding headers are believed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// Catalogue import jobs run by this process.
+    pub imports: Arc<crate::routes::imports::ImportJobs>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             config: Arc::new(config),
             cache: Arc::new(Cache::new(ttl)),
             geo,
+            imports: Arc::default(),
         }
     }
 }

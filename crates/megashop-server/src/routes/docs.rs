@@ -2,7 +2,7 @@
 //! self-hosted shop must document itself offline).
 
 use crate::error::{ErrorBody, ErrorInfo};
-use crate::routes::{catalog, regional};
+use crate::routes::{catalog, imports, regional};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use std::sync::OnceLock;
@@ -45,6 +45,8 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         catalog::set_price, catalog::delete_price, catalog::set_stock,
         catalog::list_price_types, catalog::create_price_type, catalog::update_price_type, catalog::delete_price_type,
         catalog::list_warehouses, catalog::create_warehouse, catalog::update_warehouse, catalog::delete_warehouse,
+        imports::start_import, imports::list_imports, imports::get_import, imports::cancel_import,
+        imports::report_csv, imports::report_xlsx, imports::export_catalog,
     ),
     components(schemas(ErrorBody, ErrorInfo)),
     modifiers(&BearerAuth),
@@ -55,6 +57,7 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         (name = "content", description = "Banners and pages for one region or all"),
         (name = "pricing", description = "Price types"),
         (name = "inventory", description = "Warehouses"),
+        (name = "imports", description = "Catalogue files: import jobs with their problem reports, and export"),
     )
 )]
 pub struct ApiDoc;

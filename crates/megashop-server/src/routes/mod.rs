@@ -4,4 +4,5 @@
 pub mod catalog;
 pub mod docs;
 pub mod health;
+pub mod imports;
 pub mod regional;
