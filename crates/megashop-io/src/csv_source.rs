@@ -234,18 +234,31 @@ impl RawRows for CsvRows {
     }
 
     fn next_raw(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error> {
-        row.clear();
         // Bytes consumed so far (buffered but unparsed bytes included) mark where the next
         // record starts, closely enough for the size guard.
         self.record_start.store(self.raw_read.load(Ordering::Relaxed), Ordering::Relaxed);
         match self.reader.read_record(&mut self.record) {
-            Ok(false) => Ok(None),
+            Ok(false) => {
+                row.clear();
+                Ok(None)
+            }
             Ok(true) => {
                 self.rows += 1;
-                row.extend(self.record.iter().map(str::to_string));
+                // Reuse the caller's strings: no allocation per cell once they have grown.
+                row.truncate(self.record.len());
+                for (i, cell) in self.record.iter().enumerate() {
+                    match row.get_mut(i) {
+                        Some(s) => {
+                            s.clear();
+                            s.push_str(cell);
+                        }
+                        None => row.push(cell.to_string()),
+                    }
+                }
                 Ok(Some(self.rows))
             }
             Err(e) => {
+                row.clear();
                 let line = e.position().map(|p| p.line()).unwrap_or(self.rows + 1);
                 let reason = match e.kind() {
                     csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|r| r.is::<RecordTooLong>()) => {

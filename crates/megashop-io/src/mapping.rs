@@ -588,9 +588,7 @@ impl Mapper {
 /// A fingerprint of a variant's content (its row number aside), to tell an identical
 /// repeated row from a conflicting one.
 pub fn variant_fingerprint(v: &VariantRec) -> u128 {
-    let mut v = v.clone();
-    v.row = 0;
-    xxhash_rust::xxh3::xxh3_128(format!("{v:?}").as_bytes())
+    crate::writer::variant_hash(v)
 }
 
 fn product_fingerprint(p: &ProductRec) -> u128 {

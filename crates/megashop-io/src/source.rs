@@ -95,8 +95,8 @@ pub trait RowSource: Send {
 pub trait RawRows: Send {
     /// The format read.
     fn format(&self) -> Format;
-    /// Reads the next row (header included) into `row`, cleared first; returns its 1-based
-    /// number in the file, or `None` at the end.
+    /// Reads the next row (header included) into `row`, replacing what it held (its strings
+    /// may be reused); returns its 1-based number in the file, or `None` at the end.
     fn next_raw(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error>;
     /// Fraction of the input consumed, 0.0..=1.0 (approximate).
     fn progress(&self) -> f64;

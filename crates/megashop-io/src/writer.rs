@@ -253,6 +253,58 @@ impl Writer {
         problems: &mut Vec<Problem>,
     ) -> Result<(), crate::ImportError> {
         let tid = self.cx.id();
+        // 0. Products named by slug whose fingerprint still matches are unchanged: nothing
+        // more to look up or write for them (this is what makes a re-import fast).
+        let mut batch = batch;
+        if batch.iter().any(|p| p.slug.is_some()) {
+            let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
+            let mut known: HashMap<String, (i64, chrono::DateTime<chrono::Utc>, String)> = HashMap::new();
+            for chunk in slugs.chunks(5000) {
+                let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
+                    .cx
+                    .select::<product::Entity>()
+                    .select_only()
+                    .columns([
+                        product::Column::Id,
+                        product::Column::Slug,
+                        product::Column::UpdatedAt,
+                        product::Column::ImportHash,
+                    ])
+                    .filter(product::Column::Slug.is_in(chunk.to_vec()))
+                    .filter(product::Column::ImportHash.is_not_null())
+                    .into_tuple()
+                    .all(txn)
+                    .await
+                    .map_err(db)?;
+                for (id, slug, at, hash) in rows {
+                    if let Some(h) = hash {
+                        known.insert(slug, (id, at, h));
+                    }
+                }
+            }
+            if !known.is_empty() {
+                let mut rest = Vec::with_capacity(batch.len());
+                for rec in batch {
+                    let same = rec
+                        .slug
+                        .as_ref()
+                        .and_then(|s| known.get(s))
+                        .filter(|(_, at, h)| *h == stamp(content_hash(&rec, present), at));
+                    match same {
+                        Some((id, _, _)) => {
+                            self.seen.insert(*id);
+                            self.counts.unchanged += 1;
+                        }
+                        None => rest.push(rec),
+                    }
+                }
+                batch = rest;
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+
         // 1. Who is who: existing variants by SKU (or external id), products by slug.
         let mut skus: Vec<String> = batch.iter().flat_map(|p| p.variants.iter().map(|v| v.sku.clone())).collect();
         let mut by_external: HashMap<String, i64> = HashMap::new();
@@ -878,62 +930,83 @@ fn stamp(content: u128, at: &chrono::DateTime<chrono::Utc>) -> String {
     format!("{:032x}", h.digest128())
 }
 
+/// Appends a length-prefixed field to a hash buffer.
+fn put(buf: &mut Vec<u8>, b: &[u8]) {
+    buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    buf.extend_from_slice(b);
+}
+
+fn put_opt(buf: &mut Vec<u8>, v: &Option<String>) {
+    match v {
+        Some(s) => put(buf, s.as_bytes()),
+        None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+}
+
+/// A hash of one variant's content (its row number aside).
+pub fn variant_hash(v: &crate::mapping::VariantRec) -> u128 {
+    let mut buf = Vec::with_capacity(256);
+    put_variant(&mut buf, v);
+    xxhash_rust::xxh3::xxh3_128(&buf)
+}
+
+fn put_variant(buf: &mut Vec<u8>, v: &crate::mapping::VariantRec) {
+    put(buf, b"variant");
+    put(buf, v.sku.as_bytes());
+    put_opt(buf, &v.barcode);
+    put_opt(buf, &v.title);
+    put_opt(buf, &v.external_id);
+    for (k, x) in &v.options {
+        put(buf, k.as_bytes());
+        put(buf, x.as_bytes());
+    }
+    buf.extend_from_slice(&v.weight.unwrap_or(-1).to_le_bytes());
+    for (i, a) in &v.prices {
+        buf.extend_from_slice(&(*i as u32).to_le_bytes());
+        buf.extend_from_slice(&a.unwrap_or(-1).to_le_bytes());
+    }
+    for (i, q) in &v.stock {
+        buf.extend_from_slice(&(*i as u32).to_le_bytes());
+        buf.extend_from_slice(&q.unwrap_or(-1).to_le_bytes());
+    }
+}
+
 /// A hash of everything the file says about a product, and of which fields it carries.
 pub fn content_hash(p: &ProductRec, present: &Present) -> u128 {
-    let mut h = Xxh3::new();
-    let mut s = |b: &[u8]| {
-        h.update(&(b.len() as u64).to_le_bytes());
-        h.update(b);
-    };
-    fn opt(v: &Option<String>) -> &[u8] {
-        v.as_deref().map(str::as_bytes).unwrap_or(b"\x00none")
-    }
+    let mut buf = Vec::with_capacity(1024);
     for f in &present.fields {
-        s(crate::profile::field_name(*f).as_bytes());
+        buf.push(*f as u8);
     }
     for i in &present.price_types {
-        s(&i.to_le_bytes());
+        buf.extend_from_slice(&(*i as u32).to_le_bytes());
     }
+    buf.push(0xff);
     for i in &present.warehouses {
-        s(&i.to_le_bytes());
+        buf.extend_from_slice(&(*i as u32).to_le_bytes());
     }
-    s(opt(&p.slug));
-    s(opt(&p.title));
-    s(opt(&p.description));
-    s(opt(&p.status));
-    s(opt(&p.seo_title));
-    s(opt(&p.seo_description));
+    put_opt(&mut buf, &p.slug);
+    put_opt(&mut buf, &p.title);
+    put_opt(&mut buf, &p.description);
+    put_opt(&mut buf, &p.status);
+    put_opt(&mut buf, &p.seo_title);
+    put_opt(&mut buf, &p.seo_description);
     for c in p.category.iter().flatten() {
-        s(c.as_bytes());
+        put(&mut buf, c.as_bytes());
     }
-    s(b"images");
+    put(&mut buf, b"images");
     for i in &p.images {
-        s(i.as_bytes());
+        put(&mut buf, i.as_bytes());
     }
-    s(b"attributes");
+    put(&mut buf, b"attributes");
     for (k, v) in &p.attributes {
-        s(k.as_bytes());
-        s(v.as_ref().map(|v| v.to_string()).unwrap_or_default().as_bytes());
+        put(&mut buf, k.as_bytes());
+        match v {
+            Some(v) => put(&mut buf, v.to_string().as_bytes()),
+            None => buf.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
     }
     for v in &p.variants {
-        s(b"variant");
-        s(v.sku.as_bytes());
-        s(opt(&v.barcode));
-        s(opt(&v.title));
-        s(opt(&v.external_id));
-        for (k, x) in &v.options {
-            s(k.as_bytes());
-            s(x.as_bytes());
-        }
-        s(&v.weight.unwrap_or(-1).to_le_bytes());
-        for (i, a) in &v.prices {
-            s(&i.to_le_bytes());
-            s(&a.unwrap_or(-1).to_le_bytes());
-        }
-        for (i, q) in &v.stock {
-            s(&i.to_le_bytes());
-            s(&q.unwrap_or(-1).to_le_bytes());
-        }
+        put_variant(&mut buf, v);
     }
-    h.digest128()
+    xxhash_rust::xxh3::xxh3_128(&buf)
 }
