@@ -278,13 +278,16 @@ fn reader(
 /// a large transaction otherwise spills pages to disk while it runs.
 const SQLITE_IMPORT_CACHE_KIB: i64 = 131_072;
 
-/// Begins a transaction; on SQLite, with a page cache sized for bulk writes.
+/// Begins a transaction; on SQLite with a page cache sized for bulk writes.
 async fn begin(cx: &TenantCx) -> Result<sea_orm::DatabaseTransaction, ImportError> {
     let txn = cx.db.begin().await.map_err(ImportError::Db)?;
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-        txn.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
-            .await
-            .map_err(ImportError::Db)?;
+    match txn.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => {
+            txn.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
+                .await
+                .map_err(ImportError::Db)?;
+        }
+        _ => {}
     }
     Ok(txn)
 }
@@ -384,6 +387,7 @@ pub async fn run(
     let mut txn = Some(begin(cx).await?);
     let mut stopped: Option<ImportError> = None;
     let mut stopped_early = false;
+    let mut batches = 0u64;
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Ready { format, profile, present: p, header_problems } => {
@@ -397,12 +401,27 @@ pub async fn run(
                 keep(&mut report, problems);
                 let Some(t) = txn.as_ref() else { break };
                 let mut db_problems = Vec::new();
+                let created_before = writer.counts.created;
                 if let Err(e) = writer.write(t, products, &present, &mut db_problems).await {
                     stopped = Some(e);
                     break;
                 }
                 keep(&mut report, db_problems);
                 report.rows = rows;
+                if writer.counts.created > created_before {
+                    batches += 1;
+                }
+                if batches.is_power_of_two()
+                    && writer.counts.created > created_before
+                    && t.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+                {
+                    // Tables grow by orders of magnitude during an import, and PostgreSQL
+                    // would keep planning lookups for the near-empty tables it saw first
+                    // (sequential scans). ANALYZE in the transaction counts its own rows.
+                    t.execute_unprepared("ANALYZE product, variant, price, stock, product_attribute")
+                        .await
+                        .map_err(ImportError::Db)?;
+                }
                 progress(&Progress { rows, fraction, counts: writer.counts.clone(), errors: report.errors });
                 if let Some(every) = opts.commit_every.filter(|_| !opts.dry_run) {
                     if report.errors > errors_before {

@@ -593,20 +593,17 @@ impl Writer {
         }
 
         // 5. Attributes: clear the keys the file names, insert the values it gives.
-        let mut clear = Condition::any();
-        let mut any_clear = false;
+        // Existing products only (new ones have nothing to clear), grouped by the set of
+        // keys, so the delete is a few `product_id IN (..) AND key IN (..)` index scans.
+        let mut clear: std::collections::BTreeMap<Vec<String>, Vec<i64>> = std::collections::BTreeMap::new();
         let mut attr_rows: Vec<Value> = Vec::new();
         for (plan, pid) in plans.iter().zip(&pids) {
             if plan.rec.attributes.is_empty() {
                 continue;
             }
-            let keys: Vec<String> = plan.rec.attributes.keys().cloned().collect();
-            clear = clear.add(
-                Condition::all()
-                    .add(product_attribute::Column::ProductId.eq(*pid))
-                    .add(product_attribute::Column::Key.is_in(keys)),
-            );
-            any_clear = true;
+            if plan.id.is_some() {
+                clear.entry(plan.rec.attributes.keys().cloned().collect()).or_default().push(*pid);
+            }
             for (k, v) in &plan.rec.attributes {
                 if let Some(v) = v {
                     let (text, kind) = match v {
@@ -619,8 +616,18 @@ impl Writer {
                 }
             }
         }
-        if any_clear {
-            self.cx.delete_where::<product_attribute::Entity>(clear).exec(txn).await.map_err(db)?;
+        for (keys, ids) in clear {
+            for chunk in ids.chunks(5000) {
+                self.cx
+                    .delete_where::<product_attribute::Entity>(
+                        Condition::all()
+                            .add(product_attribute::Column::ProductId.is_in(chunk.to_vec()))
+                            .add(product_attribute::Column::Key.is_in(keys.clone())),
+                    )
+                    .exec(txn)
+                    .await
+                    .map_err(db)?;
+            }
         }
         Bulk::insert("product_attribute", &["tenant_id", "product_id", "key", "value", "kind"])
             .run(txn, attr_rows)
