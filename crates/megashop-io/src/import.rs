@@ -116,7 +116,7 @@ impl ImportReport {
 
 /// What the reading thread sends.
 enum Msg {
-    Ready { format: Format, profile: String, present: Present, header_problems: Vec<Problem> },
+    Ready { format: Format, profile: String, grouping: Grouping, present: Present, header_problems: Vec<Problem> },
     Batch { products: Vec<ProductRec>, problems: Vec<Problem>, rows: u64, last_row: u64, fraction: f64 },
     Done { problems: Vec<Problem>, rows: u64 },
     Failed(ImportError),
@@ -168,6 +168,7 @@ fn reader(
         .blocking_send(Msg::Ready {
             format: src.format(),
             profile: mapper.profile().name.clone(),
+            grouping: mapper.profile().grouping,
             present: mapper.present.clone(),
             header_problems: mapper.header_problems.clone(),
         })
@@ -320,6 +321,18 @@ pub async fn run(
             .one(&cx.db)
             .await
             .map_err(ImportError::Db)?;
+        // The same file, or (after fixing the rows that stopped it) the file of the same name.
+        let last = match last {
+            Some(j) => Some(j),
+            None => cx
+                .select::<import_job::Entity>()
+                .filter(import_job::Column::FileName.eq(file.clone()))
+                .filter(import_job::Column::Kind.eq("import"))
+                .order_by_desc(import_job::Column::Id)
+                .one(&cx.db)
+                .await
+                .map_err(ImportError::Db)?,
+        };
         if let Some(j) = last {
             if j.status != "done" && j.rows_committed > 0 {
                 resumed_after = Some(j.rows_committed as u64);
@@ -388,9 +401,15 @@ pub async fn run(
     let mut stopped: Option<ImportError> = None;
     let mut stopped_early = false;
     let mut batches = 0u64;
+    let mut commit_every = opts.commit_every;
+    let mut committed_counts = Counts::default();
     while let Some(msg) = rx.recv().await {
         match msg {
-            Msg::Ready { format, profile, present: p, header_problems } => {
+            Msg::Ready { format, profile, grouping, present: p, header_problems } => {
+                if grouping == Grouping::Parent {
+                    // Products are complete only at the end of such a file: no partial commits.
+                    commit_every = None;
+                }
                 report.format = format;
                 report.profile = profile;
                 present = p;
@@ -423,7 +442,7 @@ pub async fn run(
                         .map_err(ImportError::Db)?;
                 }
                 progress(&Progress { rows, fraction, counts: writer.counts.clone(), errors: report.errors });
-                if let Some(every) = opts.commit_every.filter(|_| !opts.dry_run) {
+                if let Some(every) = commit_every.filter(|_| !opts.dry_run) {
                     if report.errors > errors_before {
                         // A bad batch ends a batched import: what came before stays committed.
                         stopped_early = true;
@@ -442,6 +461,7 @@ pub async fn run(
                         }
                         t.commit().await.map_err(ImportError::Db)?;
                         report.committed_through = Some(last_row);
+                        committed_counts = writer.counts.clone();
                         txn = Some(begin(cx).await?);
                     }
                 }
@@ -485,11 +505,15 @@ pub async fn run(
             }
             t.commit().await.map_err(ImportError::Db)?;
             report.applied = true;
-            if opts.commit_every.is_some() {
+            if commit_every.is_some() {
                 report.committed_through = Some(report.rows);
             }
         } else {
             t.rollback().await.map_err(ImportError::Db)?;
+            if report.committed_through.is_some() {
+                // What stays is what was committed.
+                report.counts = committed_counts.clone();
+            }
         }
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;

@@ -732,15 +732,11 @@ impl Grouper {
     }
 
     fn push_parent(&mut self, row: Row, problems: &mut Vec<Problem>) {
-        let _ = problems;
         match (&row.parent, row.row_type.as_deref()) {
             (Some(parent), _) => {
                 let parent = parent.clone();
                 match self.parents.get_mut(&parent) {
-                    Some(p) => {
-                        let mut first = HashMap::new();
-                        add_variant(p, row, self.sku, &mut first);
-                    }
+                    Some(p) => add_variant(p, row, self.sku, problems),
                     None => self.orphans.push(row),
                 }
             }
@@ -785,7 +781,7 @@ impl Grouper {
                 // Variations may come before their parent row.
                 Some(parent) if self.parents.contains_key(&parent) => {
                     if let Some(p) = self.parents.get_mut(&parent) {
-                        add_variant(p, row, self.sku, &mut HashMap::new());
+                        add_variant(p, row, self.sku, problems);
                     }
                 }
                 Some(parent) => problems.push(Problem::cell(row.row, "Parent", &parent, "unknown_parent")),
@@ -843,12 +839,14 @@ fn merge(
             }
         }
     }
+    let _ = first;
     if row.has_variant() || (p.variants.is_empty() && sku == SkuSource::Title) {
-        add_variant(p, row, sku, first);
+        add_variant(p, row, sku, problems);
     }
 }
 
-fn add_variant(p: &mut ProductRec, row: Row, sku: SkuSource, _first: &mut HashMap<&'static str, u64>) {
+fn add_variant(p: &mut ProductRec, row: Row, sku: SkuSource, problems: &mut Vec<Problem>) {
+    let carries_data = row.has_variant() || row.variant_title.is_some();
     let sku = match (row.sku, sku) {
         (Some(s), _) => s,
         (None, SkuSource::Generate) => {
@@ -864,7 +862,12 @@ fn add_variant(p: &mut ProductRec, row: Row, sku: SkuSource, _first: &mut HashMa
         }
         (None, _) => String::new(),
     };
-    if row.variant_title.is_none() && row.options.is_empty() && row.prices.is_empty() && sku.is_empty() {
+    if sku.is_empty() {
+        // A row without a SKU is a product without variants, unless it carries variant
+        // data, which would otherwise be lost.
+        if carries_data {
+            problems.push(Problem::row(row.row, "missing_required").arg("column", "sku"));
+        }
         return;
     }
     p.variants.push(VariantRec {

@@ -424,15 +424,35 @@ impl Writer {
             content: u128,
         }
         let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
+        let mut planned: HashMap<i64, usize> = HashMap::new();
         let mut new_slugs: Vec<String> = Vec::new();
         for rec in batch {
             let id = match &rec.slug {
                 Some(s) => by_slug.get(s).copied(),
                 None => rec.variants.iter().find_map(|v| existing_variant(v).map(|x| x.1)),
             };
+            let mut rec = rec;
+            if id.is_some() && self.opts.mode == Mode::UpdateOnly {
+                // Update-only never creates, not even a variant of an existing product.
+                rec.variants.retain(|v| {
+                    let known = existing_variant(v).is_some();
+                    if !known {
+                        problems.push(Problem::cell(v.row, "sku", &v.sku, "unknown_sku"));
+                    }
+                    known
+                });
+            }
             let content = content_hash(&rec, present);
             if let Some(id) = id {
                 self.seen.insert(id);
+                // Rows of one product that the file does not group (a price list listing two
+                // SKUs of it) are written as one product.
+                if let Some(i) = planned.get(&id) {
+                    let plan: &mut Plan = &mut plans[*i];
+                    plan.rec.variants.append(&mut rec.variants);
+                    plan.content = content_hash(&plan.rec, present);
+                    continue;
+                }
                 if let Some((_, at, Some(stored))) = products.get(&id) {
                     if *stored == stamp(content, at) {
                         self.counts.unchanged += 1;
@@ -469,6 +489,9 @@ impl Writer {
                     base
                 }
             };
+            if let Some(id) = id {
+                planned.insert(id, plans.len());
+            }
             plans.push(Plan { rec, id, slug, content });
         }
         if plans.is_empty() {
@@ -520,9 +543,10 @@ impl Writer {
         let sets_category = present.has(Field::Category) || category_of.iter().any(Option::is_some);
         let mut update_cols = vec!["updated_at", "import_hash"];
         for (f, c) in [
-            (Field::Title, "title"),
+            // Title and status cannot be empty: an empty cell keeps what the product has.
+            (Field::Title, "title?"),
             (Field::Description, "description"),
-            (Field::Status, "status"),
+            (Field::Status, "status?"),
             (Field::Images, "images"),
             (Field::SeoTitle, "seo_title"),
             (Field::SeoDescription, "seo_description"),
@@ -531,8 +555,11 @@ impl Writer {
                 update_cols.push(c);
             }
         }
-        if sets_category {
+        if present.has(Field::Category) {
             update_cols.push("category_id");
+        } else if sets_category {
+            // Categories from group rows only: a product outside any group keeps its own.
+            update_cols.push("category_id?");
         }
         let mut ids_by_slug: HashMap<String, i64> = HashMap::new();
         let bulk = Bulk::upsert(
@@ -564,7 +591,11 @@ impl Writer {
                 plan.slug.clone().into(),
                 r.title.clone().unwrap_or_default().into(),
                 r.description.clone().into(),
-                r.status.clone().unwrap_or_else(|| "active".into()).into(),
+                // New products default to active; an existing one keeps its status.
+                r.status
+                    .clone()
+                    .unwrap_or_else(|| if plan.id.is_some() { String::new() } else { "active".into() })
+                    .into(),
                 serde_json::Value::from(r.images.clone()).into(),
                 r.seo_title.clone().into(),
                 r.seo_description.clone().into(),
@@ -657,7 +688,11 @@ impl Writer {
                 var_rows.push((*pid, v, pos as i32));
             }
         }
-        let mut var_update = vec!["product_id", "position"];
+        let mut var_update = vec!["product_id"];
+        if present.has(Field::Product) || present.has(Field::ParentSku) {
+            // The file lists each product's variants in order.
+            var_update.push("position");
+        }
         for (f, c) in [(Field::Barcode, "barcode"), (Field::VariantTitle, "title"), (Field::Weight, "weight_grams")] {
             if present.has(f) {
                 var_update.push(c);
@@ -861,7 +896,17 @@ impl Bulk {
         update: &[&str],
         returning: &[&str],
     ) -> Bulk {
-        let set: Vec<String> = update.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        // `col?` keeps the stored value when the file gives none: an empty text (NOT NULL
+        // columns) or NULL.
+        let set: Vec<String> = update
+            .iter()
+            .map(|c| match c.strip_suffix('?') {
+                Some(c) => format!(
+                    "{c} = CASE WHEN excluded.{c} IS NULL OR CAST(excluded.{c} AS TEXT) = '' THEN {table}.{c} ELSE excluded.{c} END"
+                ),
+                None => format!("{c} = excluded.{c}"),
+            })
+            .collect();
         let mut tail = format!(" ON CONFLICT ({}) DO UPDATE SET {}", conflict.join(", "), set.join(", "));
         if !returning.is_empty() {
             tail.push_str(&format!(" RETURNING {}", returning.join(", ")));

@@ -445,3 +445,36 @@ fn zip_bomb() -> Vec<u8> {
     out.extend_from_slice(&0u16.to_le_bytes());
     out
 }
+
+#[tokio::test]
+async fn partial_files_leave_what_they_do_not_say_alone() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    assert!(run(&cx, &write(db.dir.path(), "sample.csv", SAMPLE), canonical()).await.applied);
+    // A price list naming two SKUs of one product (no product column): one product, updated
+    // once, its variant order kept (PostgreSQL refused this before).
+    let list = write(db.dir.path(), "list.csv", "sku,price:retail\nK-1-B,1400\nK-1-W,1500\n");
+    let r = run(&cx, &list, canonical()).await;
+    assert!(r.applied, "{:?}", r.problems);
+    assert_eq!((r.counts.updated, r.counts.created), (1, 0));
+    let white =
+        cx.select::<variant::Entity>().filter(variant::Column::Sku.eq("K-1-W")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!(white.position, 0, "positions kept");
+    // Empty status and title cells keep what the product has.
+    let blank = write(db.dir.path(), "blank.csv", "product,title,status,sku\ngadget,,,G-1\n");
+    let r = run(&cx, &blank, canonical()).await;
+    assert!(r.applied, "{:?}", r.problems);
+    let g =
+        cx.select::<product::Entity>().filter(product::Column::Slug.eq("gadget")).one(&cx.db).await.unwrap().unwrap();
+    assert_eq!((g.title.as_str(), g.status.as_str()), ("Гаджет", "draft"));
+    // Update-only does not add a new variant to an existing product.
+    let opts =
+        ImportOptions { write: WriteOptions { mode: Mode::UpdateOnly, ..WriteOptions::default() }, ..canonical() };
+    let r = run(&cx, &write(db.dir.path(), "upd.csv", "product,sku,price:retail\nkettle,K-1-NEW,10\n"), opts).await;
+    assert_eq!(r.problems.iter().map(|p| (p.row, p.code)).collect::<Vec<_>>(), vec![(2, "unknown_sku")]);
+    // A row with a price but no SKU is an error, not silently dropped.
+    let r =
+        run(&cx, &write(db.dir.path(), "nosku.csv", "product,title,sku,price:retail\nx,X,,10\n"), canonical()).await;
+    assert_eq!(r.problems.iter().map(|p| (p.row, p.code)).collect::<Vec<_>>(), vec![(2, "missing_required")]);
+    assert!(!r.applied);
+}

@@ -247,6 +247,7 @@ pub async fn delete(cx: &TenantCx, slug: &str) -> Result<()> {
     let txn = cx.db.begin().await?;
     cx.update_many::<product::Entity>()
         .col_expr(product::Column::CategoryId, sea_orm::sea_query::Expr::value(Option::<i64>::None))
+        .col_expr(product::Column::UpdatedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
         .filter(product::Column::CategoryId.eq(row.id))
         .exec(&txn)
         .await?;

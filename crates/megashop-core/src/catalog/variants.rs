@@ -370,7 +370,10 @@ pub async fn update(cx: &TenantCx, sku: &str, patch: VariantPatch) -> Result<Var
 /// Deletes a variant (with its prices and stock).
 pub async fn delete(cx: &TenantCx, sku: &str) -> Result<()> {
     let row = row_by_sku(cx, sku).await?;
-    cx.delete_where::<variant::Entity>(variant::Column::Id.eq(row.id)).exec(&cx.db).await?;
+    let txn = cx.db.begin().await?;
+    cx.delete_where::<variant::Entity>(variant::Column::Id.eq(row.id)).exec(&txn).await?;
+    super::products::touch(&txn, cx, row.product_id).await?;
+    txn.commit().await?;
     Ok(())
 }
 
