@@ -282,13 +282,10 @@ const SQLITE_IMPORT_CACHE_KIB: i64 = 131_072;
 /// Begins a transaction; on SQLite with a page cache sized for bulk writes.
 async fn begin(cx: &TenantCx) -> Result<sea_orm::DatabaseTransaction, ImportError> {
     let txn = cx.db.begin().await.map_err(ImportError::Db)?;
-    match txn.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => {
-            txn.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
-                .await
-                .map_err(ImportError::Db)?;
-        }
-        _ => {}
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        txn.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}"))
+            .await
+            .map_err(ImportError::Db)?;
     }
     Ok(txn)
 }
