@@ -178,7 +178,7 @@ fn reader(
     }
     // First row and content of each SKU: an identical repeat is skipped with a warning,
     // a different one is an error.
-    let mut seen_skus: HashMap<u128, (u64, u128)> = HashMap::new();
+    let mut seen_skus: HashMap<u128, (u32, u64)> = HashMap::new();
     let mut seen_slugs: HashMap<u128, u64> = HashMap::new();
     let mut dedupe = |mut p: ProductRec, problems: &mut Vec<Problem>| -> Option<ProductRec> {
         if let Some(slug) = &p.slug {
@@ -197,7 +197,7 @@ fn reader(
                 return true;
             }
             let h = xxh3_128(v.sku.as_bytes());
-            let content = crate::mapping::variant_fingerprint(v);
+            let content = crate::mapping::variant_fingerprint(v) as u64;
             match seen_skus.get(&h) {
                 Some((first, same)) => {
                     let p = Problem::cell(v.row, "sku", &v.sku, "duplicate_sku").arg("first_row", *first);
@@ -205,7 +205,7 @@ fn reader(
                     false
                 }
                 None => {
-                    seen_skus.insert(h, (v.row, content));
+                    seen_skus.insert(h, (v.row.min(u64::from(u32::MAX)) as u32, content));
                     true
                 }
             }
@@ -277,7 +277,7 @@ fn reader(
 
 /// Pages SQLite may keep in memory during an import (in KiB, negative as SQLite wants):
 /// a large transaction otherwise spills pages to disk while it runs.
-const SQLITE_IMPORT_CACHE_KIB: i64 = 131_072;
+const SQLITE_IMPORT_CACHE_KIB: i64 = 65_536;
 
 /// Begins a transaction; on SQLite with a page cache sized for bulk writes.
 async fn begin(cx: &TenantCx) -> Result<sea_orm::DatabaseTransaction, ImportError> {
