@@ -275,15 +275,19 @@ pub async fn import(src: &ConfigSource, args: ImportArgs) -> anyhow::Result<Exit
     } else {
         print_report(&report, loc);
     }
-    if !report.problems.is_empty() {
-        let stem = args.report.clone().unwrap_or_else(|| {
-            let mut p = file.clone();
-            let name = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "import".into());
-            p.set_file_name(format!("{name}.report"));
-            p
-        });
-        let csv_path = PathBuf::from(format!("{}.csv", stem.display()));
-        let xlsx_path = PathBuf::from(format!("{}.xlsx", stem.display()));
+    let stem = args.report.clone().unwrap_or_else(|| {
+        let mut p = file.clone();
+        let name = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "import".into());
+        p.set_file_name(format!("{name}.report"));
+        p
+    });
+    let csv_path = PathBuf::from(format!("{}.csv", stem.display()));
+    let xlsx_path = PathBuf::from(format!("{}.xlsx", stem.display()));
+    if report.problems.is_empty() {
+        // A report left by an earlier run would now be wrong.
+        let _ = std::fs::remove_file(&csv_path);
+        let _ = std::fs::remove_file(&xlsx_path);
+    } else {
         let saved_csv = megashop_io::report::write_csv(&csv_path, &report.problems, loc);
         let saved_xlsx = megashop_io::report::write_xlsx(&xlsx_path, &report.problems, loc);
         match (saved_csv, saved_xlsx) {
@@ -371,6 +375,11 @@ pub async fn export(src: &ConfigSource, args: ExportArgs) -> anyhow::Result<Exit
     let Some(format) = ExportFormat::from_path(&args.file) else {
         anyhow::bail!("the output file must end in .csv or .xlsx");
     };
+    if let Some(s) = args.status.as_deref() {
+        if !megashop_core::catalog::products::STATUSES.contains(&s) {
+            anyhow::bail!("--status must be one of {}", megashop_core::catalog::products::STATUSES.join(", "));
+        }
+    }
     let cfg = load_config(src, &crate::ServeArgs::default())?;
     let conn = open_db(&cfg, false).await?;
     let cx = store(&conn, args.store.as_deref()).await?;

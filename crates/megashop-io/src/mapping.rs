@@ -335,6 +335,7 @@ impl Mapper {
         let mut r = Row { row: n, ..Row::default() };
         let mut names: BTreeMap<(bool, u32), String> = BTreeMap::new();
         let mut values: BTreeMap<(bool, u32), (String, String)> = BTreeMap::new();
+        let mut currency: Option<(String, String, String)> = None;
         for s in &self.slots {
             let raw = cells.get(s.index).map(String::as_str).unwrap_or("");
             let raw = if self.profile.formulas_escaped { crate::cells::unescape_formula(raw) } else { raw };
@@ -518,14 +519,20 @@ impl Mapper {
                         if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())) {
                             problems.push(at("unknown_currency"));
                         } else {
-                            for (i, _) in &r.prices {
-                                let expected = &self.targets.price_types[*i].currency;
-                                if *expected != code {
-                                    problems.push(at("currency_mismatch").arg("expected", expected));
-                                }
-                            }
+                            // Checked against the prices once the whole row is read.
+                            currency = Some((s.header.clone(), cell.to_string(), code));
                         }
                     }
+                }
+            }
+        }
+        if let Some((header, cell, code)) = currency {
+            let mut reported = Vec::new();
+            for (i, _) in &r.prices {
+                let expected = &self.targets.price_types[*i].currency;
+                if *expected != code && !reported.contains(expected) {
+                    problems.push(Problem::cell(n, &header, &cell, "currency_mismatch").arg("expected", expected));
+                    reported.push(expected.clone());
                 }
             }
         }
@@ -922,6 +929,28 @@ mod tests {
         assert_eq!(r.prices, vec![(0, Some(129950))]);
         assert_eq!(r.stock, vec![(0, Some(4))]);
         assert_eq!(r.attributes, vec![("power_w".to_string(), Some(serde_json::json!(2200)))]);
+    }
+
+    #[test]
+    fn a_currency_column_is_checked_against_every_price_in_the_row() {
+        let mut m = mapper("canonical", &["sku", "price:retail"]);
+        let mut problems = vec![];
+        m.map(2, &strings(&["A", "10"]), &mut problems);
+        assert!(problems.is_empty());
+        let p = builtin("pricelist").unwrap();
+        let h = strings(&["Валюта", "Артикул", "Цена"]);
+        let mut p = p;
+        p.columns.push(crate::profile::Column {
+            header: Some("Валюта".into()),
+            field: Some(Field::Currency),
+            ..Default::default()
+        });
+        let b = p.bind(&h);
+        let mut m = Mapper::new(p, &h, b, targets());
+        m.map(2, &strings(&["USD", "A-1", "10"]), &mut problems);
+        m.map(3, &strings(&["руб.", "A-2", "10"]), &mut problems);
+        let got: Vec<(u64, &str)> = problems.iter().map(|p| (p.row, p.code)).collect();
+        assert_eq!(got, vec![(2, "currency_mismatch")]);
     }
 
     #[test]
