@@ -162,6 +162,10 @@ fn reader(
     };
     let binding = profile.bind(&headers);
     let mut mapper = Mapper::new(profile, &headers, binding, targets);
+    // Header problems name the header's own row (row 6 of a price list with title lines).
+    for p in &mut mapper.header_problems {
+        p.row = src.header_row();
+    }
     let mut grouper = Grouper::new(&mapper);
     let by_parent = mapper.profile().grouping == Grouping::Parent;
     if tx

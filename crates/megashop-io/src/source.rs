@@ -89,6 +89,10 @@ pub trait RowSource: Send {
     fn next_row(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error>;
     /// Fraction of the input consumed, 0.0..=1.0, for progress bars (approximate).
     fn progress(&self) -> f64;
+    /// Row number of the header in the file (1 unless title lines come first).
+    fn header_row(&self) -> u64 {
+        1
+    }
 }
 
 /// Rows of a file before the header is known: what each format's reader implements.
@@ -132,6 +136,7 @@ pub fn find_header(rows: &[Vec<String>]) -> Option<usize> {
 struct Headered<R: RawRows> {
     raw: R,
     headers: Vec<String>,
+    header_row: u64,
     buffered: std::collections::VecDeque<(u64, Vec<String>)>,
 }
 
@@ -156,7 +161,8 @@ impl<R: RawRows> Headered<R> {
         };
         let mut rows: std::collections::VecDeque<_> = rows.into();
         rows.drain(..at);
-        let (_, mut headers) = rows.pop_front().ok_or_else(|| Error::Empty { path: path.display().to_string() })?;
+        let (header_row, mut headers) =
+            rows.pop_front().ok_or_else(|| Error::Empty { path: path.display().to_string() })?;
         for h in &mut headers {
             // Headers are names: outer spaces (`Опт. цена `) and a stray BOM mean nothing.
             *h = h.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string();
@@ -164,7 +170,7 @@ impl<R: RawRows> Headered<R> {
         if headers.iter().all(String::is_empty) {
             return Err(Error::Empty { path: path.display().to_string() });
         }
-        Ok(Headered { raw, headers, buffered: rows })
+        Ok(Headered { raw, headers, header_row, buffered: rows })
     }
 }
 
@@ -184,6 +190,9 @@ impl<R: RawRows> RowSource for Headered<R> {
     }
     fn progress(&self) -> f64 {
         self.raw.progress()
+    }
+    fn header_row(&self) -> u64 {
+        self.header_row
     }
 }
 

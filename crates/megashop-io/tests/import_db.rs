@@ -478,3 +478,13 @@ async fn partial_files_leave_what_they_do_not_say_alone() {
     assert_eq!(r.problems.iter().map(|p| (p.row, p.code)).collect::<Vec<_>>(), vec![(2, "missing_required")]);
     assert!(!r.applied);
 }
+
+#[tokio::test]
+async fn header_problems_name_the_header_row_below_title_lines() {
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let text = "Прайс-лист\n02.02.23\nПо складу Гл.Склад\nsku,title,price:wholesale\nA-1,Товар,10\n";
+    let r = run(&cx, &write(db.dir.path(), "titled.csv", text), canonical()).await;
+    let got: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.row, p.code)).collect();
+    assert_eq!(got, vec![(4, "unknown_price_type")], "{:?}", r.problems);
+}
