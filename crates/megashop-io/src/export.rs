@@ -3,8 +3,8 @@
 
 use crate::cells::escape_formula;
 use crate::ImportError;
-use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute, region};
-use megashop_core::entity::{region_warehouse, stock, variant, warehouse};
+use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute};
+use megashop_core::entity::{stock, variant, warehouse};
 use megashop_core::tenancy::TenantCx;
 use sea_orm::{ColumnTrait, DbErr, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -142,24 +142,9 @@ pub async fn run(
     let mut whs =
         cx.select::<warehouse::Entity>().order_by_asc(warehouse::Column::Code).all(&cx.db).await.map_err(db)?;
     if let Some(code) = &opts.region {
-        let r = cx
-            .select::<region::Entity>()
-            .filter(region::Column::Code.eq(code.as_str()))
-            .one(&cx.db)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| ImportError::Core(megashop_core::Error::NotFound { entity: "region", key: code.clone() }))?;
-        let linked: Vec<i64> = cx
-            .select::<region_warehouse::Entity>()
-            .select_only()
-            .column(region_warehouse::Column::WarehouseId)
-            .filter(region_warehouse::Column::RegionId.eq(r.id))
-            .into_tuple()
-            .all(&cx.db)
-            .await
-            .map_err(db)?;
-        pts.retain(|p| p.id == r.price_type_id);
-        whs.retain(|w| linked.contains(&w.id));
+        let r = megashop_core::regions::resolve(cx, Some(code)).await?;
+        pts.retain(|p| p.id == r.price_type.id);
+        whs.retain(|w| r.warehouse_ids.contains(&w.id));
     }
     let attr_kinds: Vec<(String, String)> = cx
         .select::<product_attribute::Entity>()

@@ -8,8 +8,8 @@
 use crate::mapping::{Present, ProductRec, Targets};
 use crate::problem::Problem;
 use crate::profile::Field;
+use megashop_core::entity::warehouse;
 use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute, stock, variant};
-use megashop_core::entity::{region, region_warehouse, warehouse};
 use megashop_core::tenancy::TenantCx;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -102,7 +102,11 @@ fn db(e: DbErr) -> crate::ImportError {
 pub async fn targets(cx: &TenantCx) -> Result<Targets, DbErr> {
     let pts = cx.select::<price_type::Entity>().all(&cx.db).await?;
     let whs = cx.select::<warehouse::Entity>().all(&cx.db).await?;
-    let default_region = cx.select::<region::Entity>().filter(region::Column::IsDefault.eq(true)).one(&cx.db).await?;
+    let default_region = match megashop_core::regions::resolve(cx, None).await {
+        Ok(r) => Some(r),
+        Err(megashop_core::Error::Db(e)) => return Err(e),
+        Err(_) => None, // no region yet: the first price type and warehouse stand in
+    };
     let mut t = Targets {
         price_types: pts
             .iter()
@@ -113,16 +117,8 @@ pub async fn targets(cx: &TenantCx) -> Result<Targets, DbErr> {
         default_warehouse: None,
     };
     if let Some(r) = default_region {
-        t.default_price_type = pts.iter().position(|p| p.id == r.price_type_id);
-        let linked: Vec<i64> = cx
-            .select::<region_warehouse::Entity>()
-            .select_only()
-            .column(region_warehouse::Column::WarehouseId)
-            .filter(region_warehouse::Column::RegionId.eq(r.id))
-            .into_tuple()
-            .all(&cx.db)
-            .await?;
-        t.default_warehouse = whs.iter().position(|w| linked.contains(&w.id));
+        t.default_price_type = pts.iter().position(|p| p.id == r.price_type.id);
+        t.default_warehouse = whs.iter().position(|w| r.warehouse_ids.contains(&w.id));
     }
     if t.default_price_type.is_none() && !pts.is_empty() {
         t.default_price_type = Some(0);
@@ -253,46 +249,29 @@ impl Writer {
         problems: &mut Vec<Problem>,
     ) -> Result<(), crate::ImportError> {
         let tid = self.cx.id();
-        // 0. Products named by slug whose fingerprint still matches are unchanged: nothing
-        // more to look up or write for them (this is what makes a re-import fast).
+        // 0. Products named by slug: looked up once (step 1 reuses them). Those whose
+        // fingerprint still matches are unchanged: nothing more to look up or write for them
+        // (this is what makes a re-import fast).
         let mut batch = batch;
-        if batch.iter().any(|p| p.slug.is_some()) {
-            let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
-            let mut known: HashMap<String, (i64, chrono::DateTime<chrono::Utc>, String)> = HashMap::new();
-            for chunk in slugs.chunks(5000) {
-                let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
-                    .cx
-                    .select::<product::Entity>()
-                    .select_only()
-                    .columns([
-                        product::Column::Id,
-                        product::Column::Slug,
-                        product::Column::UpdatedAt,
-                        product::Column::ImportHash,
-                    ])
-                    .filter(product::Column::Slug.is_in(chunk.to_vec()))
-                    .filter(product::Column::ImportHash.is_not_null())
-                    .into_tuple()
-                    .all(txn)
-                    .await
-                    .map_err(db)?;
-                for (id, slug, at, hash) in rows {
-                    if let Some(h) = hash {
-                        known.insert(slug, (id, at, h));
-                    }
-                }
-            }
-            if !known.is_empty() {
+        let mut products: HashMap<i64, (String, chrono::DateTime<chrono::Utc>, Option<String>)> = HashMap::new();
+        let mut by_slug: HashMap<String, i64> = HashMap::new();
+        let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
+        for (id, slug, at, hash) in self.products(txn, product::Column::Slug, &slugs).await? {
+            by_slug.insert(slug.clone(), id);
+            products.insert(id, (slug, at, hash));
+        }
+        {
+            let known = |rec: &ProductRec| {
+                let id = by_slug.get(rec.slug.as_ref()?)?;
+                let (_, at, hash) = products.get(id)?;
+                (hash.as_deref()? == stamp(content_hash(rec, present), at)).then_some(*id)
+            };
+            if !products.is_empty() {
                 let mut rest = Vec::with_capacity(batch.len());
                 for rec in batch {
-                    let same = rec
-                        .slug
-                        .as_ref()
-                        .and_then(|s| known.get(s))
-                        .filter(|(_, at, h)| *h == stamp(content_hash(&rec, present), at));
-                    match same {
-                        Some((id, _, _)) => {
-                            self.seen.insert(*id);
+                    match known(&rec) {
+                        Some(id) => {
+                            self.seen.insert(id);
                             self.counts.unchanged += 1;
                         }
                         None => rest.push(rec),
@@ -375,45 +354,14 @@ impl Writer {
             }
             variants_by_sku.get(&v.sku).copied()
         };
-        let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
-        let via_variants: Vec<i64> =
-            batch.iter().flat_map(|p| p.variants.iter().filter_map(|v| existing_variant(v).map(|x| x.1))).collect();
-        let mut products: HashMap<i64, (String, chrono::DateTime<chrono::Utc>, Option<String>)> = HashMap::new();
-        let mut by_slug: HashMap<String, i64> = HashMap::new();
-        let cols =
-            [product::Column::Id, product::Column::Slug, product::Column::UpdatedAt, product::Column::ImportHash];
-        for chunk in slugs.chunks(5000) {
-            let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
-                .cx
-                .select::<product::Entity>()
-                .select_only()
-                .columns(cols)
-                .filter(product::Column::Slug.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(txn)
-                .await
-                .map_err(db)?;
-            for (id, slug, at, hash) in rows {
-                by_slug.insert(slug.clone(), id);
-                products.insert(id, (slug, at, hash));
-            }
-        }
-        let missing: Vec<i64> = via_variants.into_iter().filter(|id| !products.contains_key(id)).collect();
-        for chunk in missing.chunks(5000) {
-            let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
-                .cx
-                .select::<product::Entity>()
-                .select_only()
-                .columns(cols)
-                .filter(product::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(txn)
-                .await
-                .map_err(db)?;
-            for (id, slug, at, hash) in rows {
-                by_slug.insert(slug.clone(), id);
-                products.insert(id, (slug, at, hash));
-            }
+        let via_variants: Vec<i64> = batch
+            .iter()
+            .flat_map(|p| p.variants.iter().filter_map(|v| existing_variant(v).map(|x| x.1)))
+            .filter(|id| !products.contains_key(id))
+            .collect();
+        for (id, slug, at, hash) in self.products(txn, product::Column::Id, &via_variants).await? {
+            by_slug.insert(slug.clone(), id);
+            products.insert(id, (slug, at, hash));
         }
 
         // 2. Decide per product: unchanged, update, create.
@@ -841,6 +789,39 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Id, slug, `updated_at` and fingerprint of the store's products whose `col` is one of
+    /// `keys` (in chunks the drivers accept).
+    async fn products<V>(
+        &self,
+        txn: &DatabaseTransaction,
+        col: product::Column,
+        keys: &[V],
+    ) -> Result<Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)>, crate::ImportError>
+    where
+        V: Into<Value> + Clone,
+    {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(5000) {
+            let rows: Vec<(i64, String, chrono::DateTime<chrono::Utc>, Option<String>)> = self
+                .cx
+                .select::<product::Entity>()
+                .select_only()
+                .columns([
+                    product::Column::Id,
+                    product::Column::Slug,
+                    product::Column::UpdatedAt,
+                    product::Column::ImportHash,
+                ])
+                .filter(col.is_in(chunk.iter().cloned().map(Into::into)))
+                .into_tuple()
+                .all(txn)
+                .await
+                .map_err(db)?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// Archives the store's products the file did not list; returns how many.

@@ -1,10 +1,8 @@
 //! Import and export against a real database (SQLite file, or PostgreSQL when
 //! `MEGASHOP_TEST_PG_URL` is set), with real files.
 
-use megashop_core::catalog::{inventory, pricing};
 use megashop_core::entity::{price, product, stock, variant};
-use megashop_core::regions::{self, NewRegion};
-use megashop_core::tenancy::{self, NewTenant, TenantCx};
+use megashop_core::tenancy::TenantCx;
 use megashop_io::export::{self, ExportFormat, ExportOptions};
 use megashop_io::import::{self, ImportOptions, ImportReport};
 use megashop_io::profile;
@@ -15,46 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A store with two price types and two warehouses, and a default region using them.
 async fn store(db: &TestDb, slug: &str) -> TenantCx {
-    let t = tenancy::create(
-        &db.conn,
-        NewTenant {
-            slug: slug.into(),
-            name: slug.into(),
-            domains: vec![format!("{slug}.test")],
-            default_locale: "ru".into(),
-            default_currency: "RUB".into(),
-        },
-    )
-    .await
-    .unwrap();
-    let cx = TenantCx::new(Arc::new(t), db.conn.clone());
-    for code in ["retail", "opt"] {
-        pricing::create(&cx, pricing::NewPriceType { code: code.into(), name: code.into(), currency: "RUB".into() })
-            .await
-            .unwrap();
-    }
-    for code in ["msk", "spb"] {
-        inventory::create(&cx, inventory::NewWarehouse { code: code.into(), name: code.into() }).await.unwrap();
-    }
-    regions::create(
-        &cx,
-        NewRegion {
-            code: "msk".into(),
-            name: "Москва".into(),
-            name_en: None,
-            price_type: "retail".into(),
-            warehouses: vec!["msk".into()],
-            parent: None,
-            is_default: true,
-            position: None,
-            geo: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    cx
+    megashop_test_support::store_with_prices(&db.conn, slug).await
 }
 
 async fn run(cx: &TenantCx, path: &Path, opts: ImportOptions) -> ImportReport {

@@ -1,10 +1,8 @@
 //! Property: export → import → export of generated catalogues is lossless, for text with
 //! Cyrillic, quotes, commas, newlines, formula-looking cells and empty values.
 
-use megashop_core::catalog::{inventory, pricing};
 use megashop_core::entity::{product, variant};
-use megashop_core::regions::{self, NewRegion};
-use megashop_core::tenancy::{self, NewTenant, TenantCx};
+use megashop_core::tenancy::TenantCx;
 use megashop_io::cells::escape_formula;
 use megashop_io::export::{self, ExportFormat, ExportOptions};
 use megashop_io::import::{self, ImportOptions};
@@ -122,44 +120,7 @@ fn product_strategy() -> impl Strategy<Value = GenProduct> {
 }
 
 async fn store(db: &TestDb, slug: &str) -> TenantCx {
-    let t = tenancy::create(
-        &db.conn,
-        NewTenant {
-            slug: slug.into(),
-            name: slug.into(),
-            domains: vec![format!("{slug}.test")],
-            default_locale: "ru".into(),
-            default_currency: "RUB".into(),
-        },
-    )
-    .await
-    .unwrap();
-    let cx = TenantCx::new(Arc::new(t), db.conn.clone());
-    for code in ["retail", "opt"] {
-        pricing::create(&cx, pricing::NewPriceType { code: code.into(), name: code.into(), currency: "RUB".into() })
-            .await
-            .unwrap();
-    }
-    for code in ["msk", "spb"] {
-        inventory::create(&cx, inventory::NewWarehouse { code: code.into(), name: code.into() }).await.unwrap();
-    }
-    regions::create(
-        &cx,
-        NewRegion {
-            code: "msk".into(),
-            name: "Москва".into(),
-            name_en: None,
-            price_type: "retail".into(),
-            warehouses: vec!["msk".into()],
-            parent: None,
-            is_default: true,
-            position: None,
-            geo: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    cx
+    megashop_test_support::store_with_prices(&db.conn, slug).await
 }
 
 /// Writes generated products as a canonical CSV (the way a person's tool would).

@@ -73,3 +73,52 @@ pub fn fixture(rel: &str) -> PathBuf {
     assert!(p.exists(), "fixture {rel} not found: looked at {}", p.display());
     p
 }
+
+/// A store `slug` (domain `<slug>.test`) with price types `retail` and `opt` (RUB),
+/// warehouses `msk` and `spb`, and a default region `msk` using `retail` and `msk`: the
+/// smallest shop import and export tests need.
+pub async fn store_with_prices(conn: &DatabaseConnection, slug: &str) -> megashop_core::tenancy::TenantCx {
+    use megashop_core::catalog::{inventory, pricing};
+    use megashop_core::regions::{self, NewRegion};
+    use megashop_core::tenancy::{self, NewTenant, TenantCx};
+    let t = tenancy::create(
+        conn,
+        NewTenant {
+            slug: slug.into(),
+            name: slug.into(),
+            domains: vec![format!("{slug}.test")],
+            default_locale: "ru".into(),
+            default_currency: "RUB".into(),
+        },
+    )
+    .await
+    .expect("create store");
+    let cx = TenantCx::new(std::sync::Arc::new(t), conn.clone());
+    for code in ["retail", "opt"] {
+        pricing::create(&cx, pricing::NewPriceType { code: code.into(), name: code.into(), currency: "RUB".into() })
+            .await
+            .expect("create price type");
+    }
+    for code in ["msk", "spb"] {
+        inventory::create(&cx, inventory::NewWarehouse { code: code.into(), name: code.into() })
+            .await
+            .expect("create warehouse");
+    }
+    regions::create(
+        &cx,
+        NewRegion {
+            code: "msk".into(),
+            name: "Москва".into(),
+            name_en: None,
+            price_type: "retail".into(),
+            warehouses: vec!["msk".into()],
+            parent: None,
+            is_default: true,
+            position: None,
+            geo: Default::default(),
+        },
+    )
+    .await
+    .expect("create region");
+    cx
+}
