@@ -511,8 +511,9 @@ pub async fn run(
             }
         } else {
             t.rollback().await.map_err(ImportError::Db)?;
-            if report.committed_through.is_some() {
-                // What stays is what was committed.
+            if !opts.dry_run {
+                // What stays is what was committed (nothing, unless in batches); a dry run
+                // reports what the import would do.
                 report.counts = committed_counts.clone();
             }
         }

@@ -147,6 +147,8 @@ p6,,B-4,100,1,active
         );
         assert!(!r.applied);
         assert_eq!(count_products(&cx).await, 0, "nothing written (dry_run={dry_run})");
+        // A dry run says what the import would do; a rejected one, what it did: nothing.
+        assert_eq!(r.counts.created > 0, dry_run, "{:?}", r.counts);
     }
     // Messages come in Russian too.
     let r = run(&cx, &path, ImportOptions { dry_run: true, ..canonical() }).await;
