@@ -10,6 +10,7 @@ mod m20261123_000001_catalog;
 mod m20261123_000002_region_routing;
 mod m20261123_000003_delivery_and_content;
 mod m20261123_000004_import;
+mod m20261123_000005_bulk_write;
 
 /// The ordered list of Megashop migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_region_routing::Migration),
             Box::new(m20261123_000003_delivery_and_content::Migration),
             Box::new(m20261123_000004_import::Migration),
+            Box::new(m20261123_000005_bulk_write::Migration),
         ]
     }
 }

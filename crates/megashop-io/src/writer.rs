@@ -718,39 +718,52 @@ impl Writer {
             .await?;
         }
 
-        // 7. Prices and stock: upsert the values, delete the cleared.
+        // 7. Prices and stock: upsert the values, delete the cleared. Variants created just
+        // now have none yet: theirs are plain inserts (no conflict to look for).
         let mut price_rows: Vec<Value> = Vec::new();
+        let mut price_new: Vec<Value> = Vec::new();
         let mut price_clear: HashMap<usize, Vec<i64>> = HashMap::new();
         let mut stock_rows: Vec<Value> = Vec::new();
+        let mut stock_new: Vec<Value> = Vec::new();
         let mut stock_clear: HashMap<usize, Vec<i64>> = HashMap::new();
         for (_, v, _) in &var_rows {
             let Some(id) = vid(&v.sku) else { continue };
+            let created = existing_variant(v).is_none();
             for (i, amount) in &v.prices {
                 let (pt, currency) = &self.price_type_ids[*i];
                 match amount {
-                    Some(a) => {
-                        price_rows.extend([tid.into(), id.into(), (*pt).into(), (*a).into(), currency.clone().into()])
-                    }
+                    Some(a) => (if created { &mut price_new } else { &mut price_rows }).extend([
+                        tid.into(),
+                        id.into(),
+                        (*pt).into(),
+                        (*a).into(),
+                        currency.clone().into(),
+                    ]),
+                    None if created => {}
                     None => price_clear.entry(*i).or_default().push(id),
                 }
             }
             for (i, q) in &v.stock {
                 let wh = self.warehouse_ids[*i];
                 match q {
-                    Some(q) => stock_rows.extend([tid.into(), id.into(), wh.into(), (*q).into()]),
+                    Some(q) => (if created { &mut stock_new } else { &mut stock_rows }).extend([
+                        tid.into(),
+                        id.into(),
+                        wh.into(),
+                        (*q).into(),
+                    ]),
+                    None if created => {}
                     None => stock_clear.entry(*i).or_default().push(id),
                 }
             }
         }
-        Bulk::upsert(
-            "price",
-            &["tenant_id", "variant_id", "price_type_id", "amount", "currency"],
-            &["variant_id", "price_type_id"],
-            &["amount", "currency"],
-            &[],
-        )
-        .run(txn, price_rows)
-        .await?;
+        const PRICE_COLS: [&str; 5] = ["tenant_id", "variant_id", "price_type_id", "amount", "currency"];
+        const STOCK_COLS: [&str; 4] = ["tenant_id", "variant_id", "warehouse_id", "quantity"];
+        Bulk::insert("price", &PRICE_COLS).run(txn, price_new).await?;
+        Bulk::insert("stock", &STOCK_COLS).run(txn, stock_new).await?;
+        Bulk::upsert("price", &PRICE_COLS, &["variant_id", "price_type_id"], &["amount", "currency"], &[])
+            .run(txn, price_rows)
+            .await?;
         for (i, ids) in price_clear {
             let pt = self.price_type_ids[i].0;
             for chunk in ids.chunks(5000) {
@@ -765,15 +778,9 @@ impl Writer {
                     .map_err(db)?;
             }
         }
-        Bulk::upsert(
-            "stock",
-            &["tenant_id", "variant_id", "warehouse_id", "quantity"],
-            &["variant_id", "warehouse_id"],
-            &["quantity"],
-            &[],
-        )
-        .run(txn, stock_rows)
-        .await?;
+        Bulk::upsert("stock", &STOCK_COLS, &["variant_id", "warehouse_id"], &["quantity"], &[])
+            .run(txn, stock_rows)
+            .await?;
         for (i, ids) in stock_clear {
             let wh = self.warehouse_ids[i];
             for chunk in ids.chunks(5000) {
@@ -935,6 +942,9 @@ impl Bulk {
             return Ok(out);
         }
         let backend = txn.get_database_backend();
+        if backend == sea_orm::DatabaseBackend::Postgres {
+            return self.run_unnest(txn, values).await;
+        }
         let most = (MAX_PARAMS / n).max(1);
         let mut rows = values.len() / n;
         let mut rest = values.split_off(0);
@@ -952,6 +962,109 @@ impl Bulk {
         }
         Ok(out)
     }
+}
+
+impl Bulk {
+    /// PostgreSQL: one parameter per column, each an array literal, spread by `unnest`.
+    /// The statement text is the same for every batch (one prepared statement, no
+    /// parameter limit), and the server neither parses nor plans thousands of placeholders.
+    async fn run_unnest(
+        &self,
+        txn: &DatabaseTransaction,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, crate::ImportError> {
+        let n = self.cols.len();
+        let rows = values.len() / n;
+        let types: Vec<&'static str> = values[..n].iter().map(pg_array_type).collect();
+        let args: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::text::{t}[]", i + 1)).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) SELECT * FROM unnest({args}){tail}",
+            table = self.table,
+            cols = self.cols.join(", "),
+            args = args.join(", "),
+            tail = self.tail
+        );
+        let mut out = Vec::new();
+        for start in (0..rows).step_by(UNNEST_ROWS) {
+            let end = (start + UNNEST_ROWS).min(rows);
+            let mut params = Vec::with_capacity(n);
+            for c in 0..n {
+                let mut lit = String::with_capacity((end - start) * 12);
+                lit.push('{');
+                for r in start..end {
+                    if r > start {
+                        lit.push(',');
+                    }
+                    pg_array_element(&mut lit, &values[r * n + c])?;
+                }
+                lit.push('}');
+                params.push(Value::from(lit));
+            }
+            let stmt = Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql.clone(), params);
+            if self.tail.contains("RETURNING") {
+                out.extend(txn.query_all(stmt).await.map_err(db)?);
+            } else {
+                txn.execute(stmt).await.map_err(db)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Rows per `unnest` statement on PostgreSQL (bounds the size of one message).
+const UNNEST_ROWS: usize = 10_000;
+
+/// The PostgreSQL element type of an array holding values like `v`.
+fn pg_array_type(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "boolean",
+        Value::TinyInt(_) | Value::SmallInt(_) | Value::Int(_) => "integer",
+        Value::BigInt(_) | Value::Unsigned(_) | Value::BigUnsigned(_) => "bigint",
+        Value::Json(_) => "json",
+        Value::ChronoDateTimeUtc(_) => "timestamptz",
+        _ => "text",
+    }
+}
+
+/// Appends `v` to a PostgreSQL array literal: numbers bare, text double-quoted (quotes and
+/// backslashes escaped), `NULL` for none.
+fn pg_array_element(out: &mut String, v: &Value) -> Result<(), crate::ImportError> {
+    use std::fmt::Write;
+    let quoted = |out: &mut String, s: &str| {
+        out.push('"');
+        for ch in s.chars() {
+            if ch == '"' || ch == '\\' {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+        out.push('"');
+    };
+    let fail = |e: std::fmt::Error| crate::ImportError::Internal(e.to_string());
+    match v {
+        Value::Bool(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Value::TinyInt(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::SmallInt(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::Int(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::BigInt(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::Unsigned(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::BigUnsigned(Some(x)) => write!(out, "{x}").map_err(fail)?,
+        Value::String(Some(s)) => quoted(out, s),
+        Value::Json(Some(j)) => quoted(out, &j.to_string()),
+        Value::ChronoDateTimeUtc(Some(t)) => quoted(out, &t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()),
+        Value::Bool(None)
+        | Value::TinyInt(None)
+        | Value::SmallInt(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::Unsigned(None)
+        | Value::BigUnsigned(None)
+        | Value::String(None)
+        | Value::Json(None)
+        | Value::ChronoDateTimeUtc(None) => out.push_str("NULL"),
+        other => return Err(crate::ImportError::Internal(format!("no array form for {other:?}"))),
+    }
+    Ok(())
 }
 
 /// The fingerprint stored with a product: its content hash bound to the `updated_at` the
@@ -1042,4 +1155,44 @@ pub fn content_hash(p: &ProductRec, present: &Present) -> u128 {
         put_variant(&mut buf, v);
     }
     xxhash_rust::xxh3::xxh3_128(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn literal(values: &[Value]) -> String {
+        let mut out = String::from("{");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            pg_array_element(&mut out, v).expect("array element");
+        }
+        out.push('}');
+        out
+    }
+
+    #[test]
+    fn array_literals_quote_what_postgres_would_split_on() {
+        let texts = [
+            Value::from("a,b"),
+            Value::from(r#"say "hi""#),
+            Value::from(r"back\slash"),
+            Value::from("{braces}"),
+            Value::from("NULL"),
+            Value::String(None),
+            Value::from("Привет"),
+        ];
+        assert_eq!(
+            literal(&texts),
+            r#"{"a,b","say \"hi\"","back\\slash","{braces}","NULL",NULL,"Привет"}"#
+        );
+        assert_eq!(literal(&[Value::from(-5i64), Value::BigInt(None), Value::from(7i32)]), "{-5,NULL,7}");
+        let json = serde_json::json!({"Размер": "M \"slim\""});
+        assert_eq!(literal(&[Value::from(json)]), r#"{"{\"Размер\":\"M \\\"slim\\\"\"}"}"#);
+        assert_eq!(pg_array_type(&Value::BigInt(None)), "bigint");
+        assert_eq!(pg_array_type(&Value::Json(None)), "json");
+        assert!(pg_array_element(&mut String::new(), &Value::Double(Some(1.5))).is_err());
+    }
 }
