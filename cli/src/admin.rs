@@ -82,7 +82,7 @@ pub enum TokenAction {
         /// Store slug.
         #[arg(long)]
         tenant: String,
-        /// owner, admin or manager.
+        /// owner, manager, content or support.
         #[arg(long, default_value = "owner")]
         role: String,
         /// Lifetime in seconds (default: auth.access_token_ttl_secs).
@@ -91,6 +91,44 @@ pub enum TokenAction {
         /// Who the token is for (goes into the `sub` claim).
         #[arg(long, default_value = "cli")]
         subject: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Create a staff account (or set the password of an existing one), optionally a
+    /// superadmin of the whole deployment; re-running is safe.
+    Create {
+        /// Email (the login).
+        #[arg(long)]
+        email: String,
+        /// Password (prefer --password-file: command lines are visible to other users).
+        #[arg(long, conflicts_with = "password_file")]
+        password: Option<String>,
+        /// File whose first line is the password.
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+        /// Every permission in every store.
+        #[arg(long)]
+        superadmin: bool,
+        /// Also give the account this role in a store (`--tenant`).
+        #[arg(long, requires = "tenant")]
+        role: Option<String>,
+        /// Store slug for --role.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Give an existing staff account a role in a store.
+    Grant {
+        /// Email of the staff account.
+        #[arg(long)]
+        email: String,
+        /// Store slug.
+        #[arg(long)]
+        tenant: String,
+        /// owner, manager, content or support.
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -236,6 +274,54 @@ pub async fn token(src: &ConfigSource, action: TokenAction) -> anyhow::Result<Ex
     let store = tenancy::by_slug(&conn, &tenant).await?;
     let keys = Keys::from_secret(&cfg.jwt_secret()?, cfg.auth.access_token_ttl_secs);
     println!("{}", keys.issue_staff(&store, &subject, &role, ttl)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `megashop user create|grant`
+pub async fn user(src: &ConfigSource, action: UserAction) -> anyhow::Result<ExitCode> {
+    let (cfg, conn) = open(src).await?;
+    let accounts = megashop_core::accounts::Accounts::from_config(&cfg)?;
+    match action {
+        UserAction::Create { email, password, password_file, superadmin, role, tenant } => {
+            let password = match (password, password_file) {
+                (Some(p), _) => p,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                (None, None) => {
+                    return Err(Error::invalid("password", "required", "give --password or --password-file").into())
+                }
+            };
+            let (a, created) =
+                megashop_core::accounts::staff::upsert_account(&accounts, &conn, &email, &password, superadmin).await?;
+            if let (Some(role), Some(slug)) = (role, tenant) {
+                let store = tenancy::by_slug(&conn, &slug).await?;
+                let cx = tenancy::TenantCx::new(std::sync::Arc::new(store), conn.clone());
+                megashop_core::accounts::staff::set_role(&cx, &conn, a.id, &role).await?;
+                println!("{} is {role} of {slug}", a.email.as_deref().unwrap_or_default());
+            }
+            let what = if superadmin { "superadmin" } else { "staff account" };
+            println!(
+                "{what} {} {} (id {})",
+                a.email.as_deref().unwrap_or_default(),
+                if created { "created" } else { "updated" },
+                a.id
+            );
+        }
+        UserAction::Grant { email, tenant, role } => {
+            let email = megashop_core::accounts::contact::email("email", &email)?;
+            let a = megashop_core::accounts::staff::by_email(&conn, &email)
+                .await?
+                .ok_or_else(|| Error::NotFound { entity: "staff", key: email.clone() })?;
+            let store = tenancy::by_slug(&conn, &tenant).await?;
+            let cx = tenancy::TenantCx::new(std::sync::Arc::new(store), conn.clone());
+            megashop_core::accounts::staff::set_role(&cx, &conn, a.id, &role).await?;
+            println!("{email} is {role} of {tenant}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

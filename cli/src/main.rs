@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         action: admin::RegionAction,
     },
+    /// Staff accounts: create (superadmin), grant roles in stores.
+    User {
+        #[command(subcommand)]
+        action: admin::UserAction,
+    },
     /// Staff API tokens.
     Token {
         #[command(subcommand)]
@@ -121,6 +126,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant { action } => admin::tenant(cfg_path, action).await,
         Command::Region { action } => admin::region(cfg_path, action).await,
         Command::Token { action } => admin::token(cfg_path, action).await,
+        Command::User { action } => admin::user(cfg_path, action).await,
         Command::Config { action: ConfigAction::Check } => admin::config_check(cfg_path),
         Command::Demo { action } => admin::demo(cfg_path, action).await,
         Command::Import(args) => io::import(cfg_path, args).await,

@@ -80,9 +80,9 @@ async fn run_server(
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let host = if local.ip().is_unspecified() { format!("localhost:{}", local.port()) } else { local.to_string() };
-    let keys = Keys::from_secret(&cfg.jwt_secret()?, cfg.auth.access_token_ttl_secs);
+    let accounts = megashop_core::accounts::Accounts::from_config(&cfg)?;
     banner(&format!("http://{host}"));
-    let state = AppState::new(conn.clone(), keys, cfg);
+    let state = AppState::new(conn.clone(), accounts, cfg);
     megashop_server::serve(state, listener, shutdown_signal()).await?;
     conn.close().await.ok();
     eprintln!("stopped.");

@@ -12,6 +12,18 @@ in-use = This { $entity } is still in use and cannot be deleted.
 unauthorized = Authentication required: send a valid bearer token.
 token-expired = The access token has expired; request a new one.
 forbidden = You are not allowed to do this in this store.
+invalid-token = The token is not valid here: sign in again.
+invalid-credentials = Wrong login or password.
+invalid-refresh = This session is not valid: sign in again.
+refresh-reused = This session was used from elsewhere and has been closed for safety: sign in again.
+refresh-expired = The session has expired: sign in again.
+code-invalid = Wrong code. Check it and try again.
+code-expired = The code has expired. Request a new one.
+code-locked = Too many wrong attempts. Request a new code.
+link-invalid = The link is invalid or has expired. Request a new one.
+not-verified = Confirm your email or phone first: we sent you a link or a code.
+account-disabled = This account is disabled.
+rate-limited = Too many attempts. Try again in { $seconds } s.
 invalid-config = { $count ->
     [one] { $count } configuration value is invalid.
    *[other] { $count } configuration values are invalid.

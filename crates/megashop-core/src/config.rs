@@ -56,6 +56,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// GeoIP database for location-based region routing.
     pub geoip: GeoipConfig,
+    /// Delivery of emails and SMS (codes, confirmations).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// `[geoip]`
@@ -104,8 +106,49 @@ pub struct DatabaseConfig {
 pub struct AuthConfig {
     /// HS256 signing secret (32+ bytes). Empty: generated once into `data_dir/jwt.secret`.
     pub jwt_secret: Secret,
-    /// Lifetime of staff access tokens, in seconds.
+    /// Earlier signing secrets, still accepted for tokens they signed (each token names its
+    /// key by id): rotate by moving the current secret here and setting a new one.
+    pub jwt_previous_secrets: Vec<Secret>,
+    /// Lifetime of access tokens, in seconds.
     pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens (a session unused this long ends), in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Shortest password accepted.
+    pub password_min_length: usize,
+    /// argon2id memory cost in KiB (OWASP: 19456 with 2 iterations).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// How long a one-time code (SMS, email) is valid, in seconds.
+    pub code_ttl_secs: u64,
+    /// Wrong guesses after which a code is locked.
+    pub code_max_attempts: u32,
+    /// How long an email confirmation or password reset link is valid, in seconds.
+    pub link_ttl_secs: u64,
+    /// Rate limits on login, code requests and resets.
+    pub limits: AuthLimits,
+}
+
+/// `[auth.limits]`: at most `*_per_ip` / `*_per_account` attempts per `window_secs`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthLimits {
+    /// Window of every limit, in seconds.
+    pub window_secs: u64,
+    /// Logins (password or code) per client IP.
+    pub login_per_ip: u32,
+    /// Logins per email or phone.
+    pub login_per_account: u32,
+    /// Codes and links requested (registration, login, reset) per client IP.
+    pub codes_per_ip: u32,
+    /// Codes and links requested per email or phone.
+    pub codes_per_account: u32,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        AuthLimits { window_secs: 900, login_per_ip: 30, login_per_account: 10, codes_per_ip: 20, codes_per_account: 5 }
+    }
 }
 
 /// `[redis]`
@@ -146,6 +189,7 @@ impl Default for Config {
             log: LogConfig::default(),
             cache: CacheConfig::default(),
             geoip: GeoipConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -168,7 +212,19 @@ impl Default for DatabaseConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { jwt_secret: Secret::default(), access_token_ttl_secs: 3600 }
+        AuthConfig {
+            jwt_secret: Secret::default(),
+            jwt_previous_secrets: Vec::new(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 86400,
+            password_min_length: 8,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            code_ttl_secs: 300,
+            code_max_attempts: 5,
+            link_ttl_secs: 86400,
+            limits: AuthLimits::default(),
+        }
     }
 }
 
@@ -272,6 +328,35 @@ impl Config {
                 "must be between 60 and 2592000 seconds",
             ));
         }
+        for (i, s) in self.auth.jwt_previous_secrets.iter().enumerate() {
+            if s.expose().len() < 32 {
+                errs.push(FieldError::new(
+                    format!("auth.jwt_previous_secrets.{i}"),
+                    "too_short",
+                    "must be at least 32 bytes long",
+                ));
+            }
+        }
+        let a = &self.auth;
+        for (key, value, lo, hi) in [
+            ("auth.refresh_token_ttl_secs", a.refresh_token_ttl_secs, 300, 86400 * 365),
+            ("auth.password_min_length", a.password_min_length as u64, 6, 64),
+            ("auth.argon2_memory_kib", u64::from(a.argon2_memory_kib), 8, 1 << 21),
+            ("auth.argon2_iterations", u64::from(a.argon2_iterations), 1, 16),
+            ("auth.code_ttl_secs", a.code_ttl_secs, 30, 3600),
+            ("auth.code_max_attempts", u64::from(a.code_max_attempts), 1, 20),
+            ("auth.link_ttl_secs", a.link_ttl_secs, 300, 86400 * 14),
+            ("auth.limits.window_secs", a.limits.window_secs, 1, 86400),
+            ("auth.limits.login_per_ip", u64::from(a.limits.login_per_ip), 1, 1_000_000),
+            ("auth.limits.login_per_account", u64::from(a.limits.login_per_account), 1, 1_000_000),
+            ("auth.limits.codes_per_ip", u64::from(a.limits.codes_per_ip), 1, 1_000_000),
+            ("auth.limits.codes_per_account", u64::from(a.limits.codes_per_account), 1, 1_000_000),
+        ] {
+            if !(lo..=hi).contains(&value) {
+                errs.push(FieldError::new(key, "out_of_range", format!("must be between {lo} and {hi}")));
+            }
+        }
+        errs.extend(self.notify.validate());
         let r = self.redis.url.expose();
         if !(r.is_empty() || r.starts_with("redis://") || r.starts_with("rediss://")) {
             errs.push(FieldError::new("redis.url", "invalid_url", "must start with redis:// or rediss://"));

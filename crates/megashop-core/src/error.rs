@@ -50,6 +50,9 @@ pub enum Error {
     /// Valid credentials that do not grant this operation in this store.
     #[error("not allowed")]
     Forbidden,
+    /// Too many attempts (logins, codes, resets) from this client or for this account.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// Configuration is invalid; every problem is listed with its key.
     #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Config(Vec<FieldError>),
@@ -76,6 +79,7 @@ impl Error {
             Error::InUse { entity, .. } => format!("{entity}_in_use"),
             Error::Unauthorized { reason } => (*reason).into(),
             Error::Forbidden => "forbidden".into(),
+            Error::RateLimited { .. } => "rate_limited".into(),
             Error::Config(_) => "invalid_config".into(),
             Error::Db(_) | Error::Internal(_) => "internal_error".into(),
         }
@@ -92,9 +96,21 @@ impl Error {
             Error::InUse { .. } => "in-use",
             Error::Unauthorized { reason } => match *reason {
                 "token_expired" => "token-expired",
+                "invalid_token" => "invalid-token",
+                "invalid_credentials" => "invalid-credentials",
+                "invalid_refresh" => "invalid-refresh",
+                "refresh_reused" => "refresh-reused",
+                "refresh_expired" => "refresh-expired",
+                "code_invalid" => "code-invalid",
+                "code_expired" => "code-expired",
+                "code_locked" => "code-locked",
+                "link_invalid" => "link-invalid",
+                "not_verified" => "not-verified",
+                "account_disabled" => "account-disabled",
                 _ => "unauthorized",
             },
             Error::Forbidden => "forbidden",
+            Error::RateLimited { .. } => "rate-limited",
             Error::Config(_) => "invalid-config",
             Error::Db(_) | Error::Internal(_) => "internal-error",
         }
@@ -111,6 +127,7 @@ impl Error {
             Error::Taken { field, value } => vec![("field", (*field).into()), ("value", value.clone())],
             Error::Validation(errs) | Error::Config(errs) => vec![("count", errs.len().to_string())],
             Error::InUse { entity, .. } => vec![("entity", (*entity).into())],
+            Error::RateLimited { retry_after_secs } => vec![("seconds", retry_after_secs.to_string())],
             _ => vec![],
         }
     }
@@ -125,6 +142,7 @@ impl Error {
             }
             Error::Taken { field, value } => Some(serde_json::json!({ "field": field, "value": value })),
             Error::InUse { reason, .. } => Some(serde_json::json!({ "reason": reason })),
+            Error::RateLimited { retry_after_secs } => Some(serde_json::json!({ "retry_after": retry_after_secs })),
             _ => None,
         }
     }

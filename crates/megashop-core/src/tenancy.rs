@@ -5,8 +5,9 @@
 //! Services never call `Entity::find()` on tenant-owned tables directly.
 
 use crate::entity::{
-    category, content_block, delivery_method, external_ref, import_job, price, price_type, product, product_attribute,
-    region, region_warehouse, stock, tenant, tenant_domain, variant, warehouse,
+    account, category, content_block, delivery_method, external_ref, import_job, notification_job, price, price_type,
+    product, product_attribute, refresh_token, region, region_warehouse, staff_role, stock, tenant, tenant_domain,
+    variant, verification_code, warehouse,
 };
 use crate::error::{Error, Problems, Result};
 use crate::validate;
@@ -32,20 +33,25 @@ macro_rules! tenant_owned {
     )*};
 }
 tenant_owned!(
+    account,
     category,
     content_block,
     delivery_method,
     external_ref,
     import_job,
+    notification_job,
     price,
     price_type,
     product,
     product_attribute,
+    refresh_token,
     region,
     region_warehouse,
+    staff_role,
     stock,
     tenant_domain,
     variant,
+    verification_code,
     warehouse
 );
 

@@ -1184,10 +1184,7 @@ mod tests {
             Value::String(None),
             Value::from("Привет"),
         ];
-        assert_eq!(
-            literal(&texts),
-            r#"{"a,b","say \"hi\"","back\\slash","{braces}","NULL",NULL,"Привет"}"#
-        );
+        assert_eq!(literal(&texts), r#"{"a,b","say \"hi\"","back\\slash","{braces}","NULL",NULL,"Привет"}"#);
         assert_eq!(literal(&[Value::from(-5i64), Value::BigInt(None), Value::from(7i32)]), "{-5,NULL,7}");
         let json = serde_json::json!({"Размер": "M \"slim\""});
         assert_eq!(literal(&[Value::from(json)]), r#"{"{\"Размер\":\"M \\\"slim\\\"\"}"}"#);

@@ -96,6 +96,7 @@ impl ApiError {
                 Error::Taken { .. } | Error::InUse { .. } => StatusCode::CONFLICT,
                 Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
                 Error::Forbidden => StatusCode::FORBIDDEN,
+                Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::Config(_) | Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -132,6 +133,11 @@ impl IntoResponse for ApiError {
             }
         };
         let mut res = render(&pending, Locale::En, status);
+        if let ApiError::Core(Error::RateLimited { retry_after_secs }) = &self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         res.extensions_mut().insert(pending);
         res
     }
@@ -152,11 +158,12 @@ fn render(p: &PendingError, locale: Locale, status: StatusCode) -> Response {
 
 /// The locale a request asks for: `Accept-Language`, else English.
 pub fn request_locale(req: &Request) -> Locale {
-    req.headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Locale::from_accept_language)
-        .unwrap_or(Locale::En)
+    asked_locale(req.headers()).unwrap_or(Locale::En)
+}
+
+/// The locale `Accept-Language` asks for, if it names one we have.
+pub fn asked_locale(headers: &axum::http::HeaderMap) -> Option<Locale> {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language)
 }
 
 /// Middleware: re-renders error bodies in the request's language, and turns axum's own

@@ -13,12 +13,13 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use megashop_core::auth::{self, Claims};
+use megashop_core::auth::{self, Claims, Permission};
 use megashop_core::regions::{self, RegionCx};
 use megashop_core::routing::{RegionTable, RequestFacts, Strategy, UnknownRegion};
 use megashop_core::tenancy::{self, HostMatch, TenantCx};
 use megashop_core::Error;
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -59,12 +60,147 @@ impl Shop {
     }
 }
 
-/// A request made with a valid staff token for this store.
+/// A request made with a valid staff token for this store (any role). Handlers that
+/// change or reveal something take [`Can`] instead, which names the permission needed.
 pub struct Staff {
     /// The store.
     pub shop: Shop,
     /// The verified token claims.
     pub claims: Claims,
+}
+
+/// A permission a handler needs, as a type: `Can<perm::CatalogWrite>`.
+pub trait Needs {
+    /// The permission.
+    const PERMISSION: Permission;
+}
+
+/// The permissions as types, for [`Can`].
+pub mod perm {
+    use super::Needs;
+    use megashop_core::auth::Permission;
+
+    macro_rules! perms {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("Needs [`Permission::", stringify!($name), "`].")]
+            pub struct $name;
+            impl Needs for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+    perms!(
+        CatalogRead,
+        CatalogWrite,
+        Import,
+        ContentWrite,
+        OrdersRead,
+        OrdersWrite,
+        CustomersRead,
+        Settings,
+        StaffManage
+    );
+}
+
+/// A staff request whose token grants permission `P` in this store: the one place staff
+/// endpoints are authorized. The role matrix itself is [`megashop_core::auth::allows`].
+/// A missing or bad token is 401; a customer token, another store's token or a role
+/// without `P` is 403 `forbidden`.
+pub struct Can<P: Needs>(pub Staff, pub PhantomData<P>);
+
+impl<P: Needs> FromRequestParts<AppState> for Can<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let shop = Shop::from_request_parts(parts, state).await?;
+        let claims = bearer_claims(parts, state)?;
+        auth::require(&claims, shop.cx.id(), P::PERMISSION)?;
+        Ok(Can(Staff { shop, claims }, PhantomData))
+    }
+}
+
+/// A request with a valid customer token of this store.
+pub struct Customer {
+    /// The store.
+    pub shop: Shop,
+    /// The customer's account id.
+    pub id: i64,
+    /// The verified token claims.
+    pub claims: Claims,
+}
+
+impl FromRequestParts<AppState> for Customer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let shop = Shop::from_request_parts(parts, state).await?;
+        let claims = bearer_claims(parts, state)?;
+        // A token of another store is not valid here at all.
+        if claims.tid != shop.cx.id() {
+            return Err(Error::Unauthorized { reason: "invalid_token" }.into());
+        }
+        if claims.knd != auth::Kind::Customer {
+            return Err(Error::Forbidden.into());
+        }
+        let id = claims.account_id().ok_or(Error::Unauthorized { reason: "invalid_token" })?;
+        Ok(Customer { shop, id, claims })
+    }
+}
+
+/// The verified claims of the request's bearer token (any store, any kind).
+fn bearer_claims(parts: &Parts, state: &AppState) -> ApiResult<Claims> {
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or(Error::Unauthorized { reason: "unauthorized" })?;
+    Ok(state.keys.verify(token.trim())?)
+}
+
+/// Who is calling and from where, for auth flows (rate limits, sessions, links).
+pub struct Client(pub megashop_core::accounts::Request);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let shop = Shop::from_request_parts(parts, state).await?;
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = net::client_ip(peer, &parts.headers, &state.trusted_proxies).or(peer);
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
+        // Messages go out in the language the client asks for, else the store's own.
+        let locale = match crate::error::asked_locale(&parts.headers) {
+            Some(l) => l.tag().to_string(),
+            None => shop.cx.tenant.default_locale.clone(),
+        };
+        // Links in emails go back to the host the request came to; the scheme is https
+        // unless a trusted proxy says otherwise or the host is local.
+        let proto = parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| peer.is_some_and(|p| state.trusted_proxies.iter().any(|n| n.contains(&p))))
+            .map(str::to_string);
+        let local = shop.host == "localhost" || shop.host.ends_with(".localhost") || shop.host.starts_with("127.");
+        let scheme = proto.unwrap_or_else(|| if local { "http".into() } else { "https".into() });
+        let port = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.rsplit_once(':').map(|(_, p)| p.to_string()))
+            .filter(|p| p.chars().all(|c| c.is_ascii_digit()));
+        let base_url = match port {
+            Some(p) => format!("{scheme}://{}:{p}{}", shop.host, shop.path_prefix()),
+            None => format!("{scheme}://{}{}", shop.host, shop.path_prefix()),
+        };
+        Ok(Client(megashop_core::accounts::Request {
+            meta: megashop_core::accounts::ClientMeta { ip: ip.map(|i| i.to_string()), user_agent },
+            locale,
+            base_url,
+        }))
+    }
 }
 
 /// Paths served for any host (probes and API documentation): no store is resolved.
@@ -240,15 +376,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Shop {
     }
 }
 
-/// Verifies the bearer token of a request for `shop`.
+/// Verifies the bearer token of a request for `shop`: a staff token of this store.
 pub fn verify_staff(parts: &Parts, state: &AppState, shop: &Shop) -> ApiResult<Claims> {
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or(Error::Unauthorized { reason: "unauthorized" })?;
-    let claims = state.keys.verify(token.trim())?;
+    let claims = bearer_claims(parts, state)?;
     auth::require_staff(&claims, shop.cx.id())?;
     Ok(claims)
 }
@@ -263,8 +393,9 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// Optional staff: `Some` with a valid token for this store, `None` without a token,
-/// an error for a bad token.
+/// Optional staff with [`Permission::CatalogRead`] (who may see drafts): `Some` with such
+/// a token for this store, `None` without a token or with a customer's token (customers
+/// see the shop as anyone does), an error for a bad token.
 pub struct MaybeStaff(pub Option<Claims>);
 
 impl FromRequestParts<AppState> for MaybeStaff {
@@ -275,7 +406,12 @@ impl FromRequestParts<AppState> for MaybeStaff {
             return Ok(MaybeStaff(None));
         }
         let shop = Shop::from_request_parts(parts, state).await?;
-        Ok(MaybeStaff(Some(verify_staff(parts, state, &shop)?)))
+        let claims = bearer_claims(parts, state)?;
+        if claims.knd == auth::Kind::Customer && claims.tid == shop.cx.id() {
+            return Ok(MaybeStaff(None));
+        }
+        auth::require(&claims, shop.cx.id(), Permission::CatalogRead)?;
+        Ok(MaybeStaff(Some(claims)))
     }
 }
 

@@ -13,8 +13,9 @@ pub mod storefront;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
+use routes::auth as a;
 use routes::catalog as c;
 use routes::imports;
 pub use state::AppState;
@@ -64,7 +65,25 @@ pub fn app(state: AppState) -> Router {
         .route("/imports/{id}", get(imports::get_import).delete(imports::cancel_import))
         .route("/imports/{id}/report.csv", get(imports::report_csv))
         .route("/imports/{id}/report.xlsx", get(imports::report_xlsx))
-        .route("/export", get(imports::export_catalog));
+        .route("/export", get(imports::export_catalog))
+        .route("/auth/register", post(a::register))
+        .route("/auth/register/phone", post(a::register_phone))
+        .route("/auth/confirm-email", post(a::confirm_email))
+        .route("/auth/code", post(a::request_code))
+        .route("/auth/login", post(a::login))
+        .route("/auth/login/code", post(a::login_code))
+        .route("/auth/refresh", post(a::refresh))
+        .route("/auth/logout", post(a::logout))
+        .route("/auth/logout-all", post(a::logout_all))
+        .route("/auth/password/forgot", post(a::forgot_password))
+        .route("/auth/password/reset", post(a::reset_password))
+        .route("/account", get(a::get_account).patch(a::update_account).delete(a::delete_account))
+        .route("/account/phone/confirm", post(a::confirm_phone))
+        .route("/staff/auth/login", post(a::staff_login))
+        .route("/staff/auth/accept-invite", post(a::staff_accept))
+        .route("/staff/me", get(a::staff_me))
+        .route("/staff", get(a::list_staff).post(a::grant_staff))
+        .route("/staff/{account_id}", delete(a::revoke_staff));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(routes::docs::openapi))
@@ -106,8 +125,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::ServiceExt;
+    // Emails and SMS queued by the handlers go out from here, and stop with the server.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (db, notify) = (state.db.clone(), state.config.notify.clone());
+    let worker = tokio::spawn(async move {
+        if let Err(e) = megashop_core::notify::run_worker(db, notify, stopped).await {
+            tracing::error!(error = %e, "notification worker not running: emails and SMS stay queued");
+        }
+    });
     let svc = service(state);
-    axum::serve(listener, ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(svc))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let served = axum::serve(
+        listener,
+        ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(svc),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    let _ = stop.send(true);
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "notification worker panicked");
+    }
+    served
 }

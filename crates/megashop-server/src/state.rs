@@ -1,6 +1,7 @@
 //! Shared server state and the in-process catalogue cache.
 
 use bytes::Bytes;
+use megashop_core::accounts::Accounts;
 use megashop_core::auth::Keys;
 use megashop_core::config::Config;
 use megashop_core::regions::RegionCx;
@@ -19,8 +20,10 @@ use std::time::{Duration, Instant};
 pub struct AppState {
     /// Database pool.
     pub db: DatabaseConnection,
-    /// Token keys.
+    /// Token keys (the same as `accounts.keys`).
     pub keys: Arc<Keys>,
+    /// Accounts: registration, login, sessions, staff.
+    pub accounts: Arc<Accounts>,
     /// Loaded configuration.
     pub config: Arc<Config>,
     /// Hot-read cache.
@@ -34,14 +37,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state from a pool, keys and configuration.
-    pub fn new(db: DatabaseConnection, keys: Keys, config: Config) -> Self {
+    /// Builds the state from a pool, the accounts service and configuration.
+    pub fn new(db: DatabaseConnection, accounts: Accounts, config: Config) -> Self {
         let ttl = Duration::from_millis(config.cache.catalog_ttl_ms);
         let geo = Arc::new(GeoSource::new(Some(config.geoip_path())));
         geo.spawn_watcher(Duration::from_secs(config.geoip.reload_check_secs.max(1)));
         AppState {
             db,
-            keys: Arc::new(keys),
+            keys: Arc::new(accounts.keys.clone()),
+            accounts: Arc::new(accounts),
             trusted_proxies: Arc::new(config.trusted_proxies()),
             config: Arc::new(config),
             cache: Arc::new(Cache::new(ttl)),

@@ -4,6 +4,9 @@
 //! `MEGASHOP_TEST_PG_URL` is set (as `.ci/run` does for its second pass) — a fresh
 //! PostgreSQL database created on that server. Tests never mock our own storage.
 
+pub mod fake_mail;
+pub mod fake_sms;
+
 use megashop_core::db::{self, DatabaseConnection};
 use rand::Rng;
 use sea_orm::ConnectionTrait;

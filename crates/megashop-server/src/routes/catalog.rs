@@ -2,7 +2,7 @@
 //! Handlers are thin: extract, call one core service, shape the response.
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, MaybeStaff, Shop, Staff};
+use crate::extract::{perm, ApiJson, Can, MaybeStaff, Shop};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -101,7 +101,7 @@ pub async fn get_region(shop: Shop, Path(code): Path<String>) -> ApiResult<Json<
 #[utoipa::path(post, path = "/api/v1/regions", tag = "regions", request_body = NewRegion, security(("bearer" = [])),
     responses((status = 201, body = RegionView), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_region(
-    staff: Staff,
+    Can(staff, _): Can<perm::Settings>,
     ApiJson(body): ApiJson<NewRegion>,
 ) -> ApiResult<(StatusCode, Json<RegionView>)> {
     Ok((StatusCode::CREATED, Json(regions::create(&staff.shop.cx, body).await?)))
@@ -111,7 +111,7 @@ pub async fn create_region(
 #[utoipa::path(patch, path = "/api/v1/regions/{code}", tag = "regions", request_body = RegionPatch, security(("bearer" = [])),
     responses((status = 200, body = RegionView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_region(
-    staff: Staff,
+    Can(staff, _): Can<perm::Settings>,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<RegionPatch>,
 ) -> ApiResult<Json<RegionView>> {
@@ -121,7 +121,7 @@ pub async fn update_region(
 /// Deletes a region (staff).
 #[utoipa::path(delete, path = "/api/v1/regions/{code}", tag = "regions", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_region(staff: Staff, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_region(Can(staff, _): Can<perm::Settings>, Path(code): Path<String>) -> ApiResult<StatusCode> {
     regions::delete(&staff.shop.cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,7 +144,7 @@ pub async fn get_category(shop: Shop, Path(slug): Path<String>) -> ApiResult<Jso
 #[utoipa::path(post, path = "/api/v1/categories", tag = "catalog", request_body = NewCategory, security(("bearer" = [])),
     responses((status = 201, body = CategoryNode), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_category(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     ApiJson(body): ApiJson<NewCategory>,
 ) -> ApiResult<(StatusCode, Json<CategoryNode>)> {
     Ok((StatusCode::CREATED, Json(categories::create(&staff.shop.cx, body).await?)))
@@ -154,7 +154,7 @@ pub async fn create_category(
 #[utoipa::path(patch, path = "/api/v1/categories/{slug}", tag = "catalog", request_body = CategoryPatch, security(("bearer" = [])),
     responses((status = 200, body = CategoryNode), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_category(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<CategoryPatch>,
 ) -> ApiResult<Json<CategoryNode>> {
@@ -164,7 +164,10 @@ pub async fn update_category(
 /// Deletes a category without sub-categories (staff). Its products become uncategorized.
 #[utoipa::path(delete, path = "/api/v1/categories/{slug}", tag = "catalog", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_category(staff: Staff, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_category(
+    Can(staff, _): Can<perm::CatalogWrite>,
+    Path(slug): Path<String>,
+) -> ApiResult<StatusCode> {
     categories::delete(&staff.shop.cx, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -288,7 +291,7 @@ pub async fn get_product(
     responses((status = 201, body = ProductView), (status = 409, body = ErrorBody, description = "slug_taken, sku_taken"),
         (status = 422, body = ErrorBody, description = "validation_failed, category_not_found, price_type_not_found, warehouse_not_found")))]
 pub async fn create_product(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     ApiJson(body): ApiJson<NewProduct>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
     let shop = &staff.shop;
@@ -299,7 +302,7 @@ pub async fn create_product(
 #[utoipa::path(patch, path = "/api/v1/products/{slug}", tag = "catalog", request_body = ProductPatch, security(("bearer" = [])),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_product(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<ProductPatch>,
 ) -> ApiResult<Json<ProductView>> {
@@ -310,7 +313,7 @@ pub async fn update_product(
 /// Deletes a product with its variants (staff).
 #[utoipa::path(delete, path = "/api/v1/products/{slug}", tag = "catalog", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_product(staff: Staff, Path(slug): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_product(Can(staff, _): Can<perm::CatalogWrite>, Path(slug): Path<String>) -> ApiResult<StatusCode> {
     products::delete(&staff.shop.cx, &slug).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -319,7 +322,7 @@ pub async fn delete_product(staff: Staff, Path(slug): Path<String>) -> ApiResult
 #[utoipa::path(post, path = "/api/v1/products/{slug}/variants", tag = "catalog", request_body = NewVariant, security(("bearer" = [])),
     responses((status = 201, body = VariantDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_variant(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<NewVariant>,
 ) -> ApiResult<(StatusCode, Json<VariantDetail>)> {
@@ -329,7 +332,10 @@ pub async fn create_variant(
 /// A variant with all its prices and stock (staff).
 #[utoipa::path(get, path = "/api/v1/variants/{sku}", tag = "catalog", security(("bearer" = [])),
     responses((status = 200, body = VariantDetail), (status = 404, body = ErrorBody)))]
-pub async fn get_variant(staff: Staff, Path(sku): Path<String>) -> ApiResult<Json<VariantDetail>> {
+pub async fn get_variant(
+    Can(staff, _): Can<perm::CatalogRead>,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<VariantDetail>> {
     Ok(Json(variants::detail(&staff.shop.cx, &sku).await?))
 }
 
@@ -337,7 +343,7 @@ pub async fn get_variant(staff: Staff, Path(sku): Path<String>) -> ApiResult<Jso
 #[utoipa::path(patch, path = "/api/v1/variants/{sku}", tag = "catalog", request_body = VariantPatch, security(("bearer" = [])),
     responses((status = 200, body = VariantDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_variant(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(sku): Path<String>,
     ApiJson(body): ApiJson<VariantPatch>,
 ) -> ApiResult<Json<VariantDetail>> {
@@ -347,7 +353,7 @@ pub async fn update_variant(
 /// Deletes a variant (staff).
 #[utoipa::path(delete, path = "/api/v1/variants/{sku}", tag = "catalog", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_variant(staff: Staff, Path(sku): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_variant(Can(staff, _): Can<perm::CatalogWrite>, Path(sku): Path<String>) -> ApiResult<StatusCode> {
     variants::delete(&staff.shop.cx, &sku).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -356,7 +362,7 @@ pub async fn delete_variant(staff: Staff, Path(sku): Path<String>) -> ApiResult<
 #[utoipa::path(put, path = "/api/v1/variants/{sku}/prices/{price_type}", tag = "catalog", request_body = SetPrice, security(("bearer" = [])),
     responses((status = 200, body = VariantDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_price(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path((sku, price_type)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetPrice>,
 ) -> ApiResult<Json<VariantDetail>> {
@@ -367,7 +373,7 @@ pub async fn set_price(
 #[utoipa::path(delete, path = "/api/v1/variants/{sku}/prices/{price_type}", tag = "catalog", security(("bearer" = [])),
     responses((status = 200, body = VariantDetail), (status = 404, body = ErrorBody)))]
 pub async fn delete_price(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path((sku, price_type)): Path<(String, String)>,
 ) -> ApiResult<Json<VariantDetail>> {
     Ok(Json(variants::delete_price(&staff.shop.cx, &sku, &price_type).await?))
@@ -377,7 +383,7 @@ pub async fn delete_price(
 #[utoipa::path(put, path = "/api/v1/variants/{sku}/stock/{warehouse}", tag = "catalog", request_body = SetStock, security(("bearer" = [])),
     responses((status = 200, body = VariantDetail), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_stock(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path((sku, warehouse)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetStock>,
 ) -> ApiResult<Json<VariantDetail>> {
@@ -386,7 +392,7 @@ pub async fn set_stock(
 
 /// Price types (staff).
 #[utoipa::path(get, path = "/api/v1/price-types", tag = "pricing", security(("bearer" = [])), responses((status = 200, body = [PriceTypeView])))]
-pub async fn list_price_types(staff: Staff) -> ApiResult<Json<Vec<PriceTypeView>>> {
+pub async fn list_price_types(Can(staff, _): Can<perm::CatalogRead>) -> ApiResult<Json<Vec<PriceTypeView>>> {
     Ok(Json(pricing::list(&staff.shop.cx).await?))
 }
 
@@ -394,7 +400,7 @@ pub async fn list_price_types(staff: Staff) -> ApiResult<Json<Vec<PriceTypeView>
 #[utoipa::path(post, path = "/api/v1/price-types", tag = "pricing", request_body = NewPriceType, security(("bearer" = [])),
     responses((status = 201, body = PriceTypeView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_price_type(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     ApiJson(body): ApiJson<NewPriceType>,
 ) -> ApiResult<(StatusCode, Json<PriceTypeView>)> {
     Ok((StatusCode::CREATED, Json(pricing::create(&staff.shop.cx, body).await?)))
@@ -404,7 +410,7 @@ pub async fn create_price_type(
 #[utoipa::path(patch, path = "/api/v1/price-types/{code}", tag = "pricing", request_body = PriceTypePatch, security(("bearer" = [])),
     responses((status = 200, body = PriceTypeView), (status = 404, body = ErrorBody)))]
 pub async fn update_price_type(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<PriceTypePatch>,
 ) -> ApiResult<Json<PriceTypeView>> {
@@ -414,14 +420,17 @@ pub async fn update_price_type(
 /// Deletes a price type no region uses, with its prices (staff).
 #[utoipa::path(delete, path = "/api/v1/price-types/{code}", tag = "pricing", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_price_type(staff: Staff, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_price_type(
+    Can(staff, _): Can<perm::CatalogWrite>,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
     pricing::delete(&staff.shop.cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Warehouses (staff).
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "inventory", security(("bearer" = [])), responses((status = 200, body = [WarehouseView])))]
-pub async fn list_warehouses(staff: Staff) -> ApiResult<Json<Vec<WarehouseView>>> {
+pub async fn list_warehouses(Can(staff, _): Can<perm::CatalogRead>) -> ApiResult<Json<Vec<WarehouseView>>> {
     Ok(Json(inventory::list(&staff.shop.cx).await?))
 }
 
@@ -429,7 +438,7 @@ pub async fn list_warehouses(staff: Staff) -> ApiResult<Json<Vec<WarehouseView>>
 #[utoipa::path(post, path = "/api/v1/warehouses", tag = "inventory", request_body = NewWarehouse, security(("bearer" = [])),
     responses((status = 201, body = WarehouseView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_warehouse(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     ApiJson(body): ApiJson<NewWarehouse>,
 ) -> ApiResult<(StatusCode, Json<WarehouseView>)> {
     Ok((StatusCode::CREATED, Json(inventory::create(&staff.shop.cx, body).await?)))
@@ -439,7 +448,7 @@ pub async fn create_warehouse(
 #[utoipa::path(patch, path = "/api/v1/warehouses/{code}", tag = "inventory", request_body = WarehousePatch, security(("bearer" = [])),
     responses((status = 200, body = WarehouseView), (status = 404, body = ErrorBody)))]
 pub async fn update_warehouse(
-    staff: Staff,
+    Can(staff, _): Can<perm::CatalogWrite>,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<WarehousePatch>,
 ) -> ApiResult<Json<WarehouseView>> {
@@ -449,7 +458,10 @@ pub async fn update_warehouse(
 /// Deletes a warehouse with its stock (staff).
 #[utoipa::path(delete, path = "/api/v1/warehouses/{code}", tag = "inventory", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_warehouse(staff: Staff, Path(code): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_warehouse(
+    Can(staff, _): Can<perm::CatalogWrite>,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
     inventory::delete(&staff.shop.cx, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -465,13 +477,16 @@ pub struct RoutingSettings {
 /// How this store picks a request's region (staff).
 #[utoipa::path(get, path = "/api/v1/settings/region-routing", tag = "regions", security(("bearer" = [])),
     responses((status = 200, body = RoutingSettings)))]
-pub async fn get_routing(staff: Staff) -> ApiResult<Json<RoutingSettings>> {
+pub async fn get_routing(Can(staff, _): Can<perm::Settings>) -> ApiResult<Json<RoutingSettings>> {
     Ok(Json(RoutingSettings { strategies: regions::parse_strategies(&staff.shop.cx.tenant.region_strategies) }))
 }
 
 /// Sets how this store picks a request's region (staff).
 #[utoipa::path(put, path = "/api/v1/settings/region-routing", tag = "regions", request_body = RoutingSettings, security(("bearer" = [])),
     responses((status = 200, body = RoutingSettings), (status = 422, body = ErrorBody)))]
-pub async fn set_routing(staff: Staff, ApiJson(body): ApiJson<RoutingSettings>) -> ApiResult<Json<RoutingSettings>> {
+pub async fn set_routing(
+    Can(staff, _): Can<perm::Settings>,
+    ApiJson(body): ApiJson<RoutingSettings>,
+) -> ApiResult<Json<RoutingSettings>> {
     Ok(Json(RoutingSettings { strategies: regions::set_strategies(&staff.shop.cx, &body.strategies).await? }))
 }

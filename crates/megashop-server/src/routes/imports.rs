@@ -7,7 +7,7 @@
 //! written to a temporary file by `megashop_io::export::run` and streamed back.
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Staff;
+use crate::extract::{perm, Can, Staff};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -798,7 +798,7 @@ async fn save_upload(state: &AppState, body: Body) -> ApiResult<tempfile::TempPa
         (status = 422, body = ErrorBody, description = "validation_failed: a bad option or profile, or an empty body")))]
 pub async fn start_import(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -873,7 +873,7 @@ async fn find(state: &AppState, cx: &TenantCx, id: &str) -> ApiResult<Found> {
     responses((status = 200, body = ImportJobView), (status = 404, body = ErrorBody, description = "import_not_found")))]
 pub async fn get_import(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ImportJobView>> {
@@ -892,7 +892,7 @@ pub async fn get_import(
         (status = 404, body = ErrorBody, description = "import_not_found")))]
 pub async fn cancel_import(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -910,7 +910,7 @@ pub async fn cancel_import(
 /// The store's recent recorded imports, newest first (at most 50; dry runs are not recorded).
 #[utoipa::path(get, path = "/api/v1/imports", tag = "imports", security(("bearer" = [])),
     responses((status = 200, body = [ImportListItem]), (status = 401, body = ErrorBody)))]
-pub async fn list_imports(staff: Staff) -> ApiResult<Json<Vec<ImportListItem>>> {
+pub async fn list_imports(Can(staff, _): Can<perm::Import>) -> ApiResult<Json<Vec<ImportListItem>>> {
     let cx = &staff.shop.cx;
     let rows = cx
         .select::<import_job::Entity>()
@@ -986,7 +986,7 @@ async fn report(state: &AppState, staff: &Staff, id: &str, headers: &HeaderMap, 
         (status = 404, body = ErrorBody, description = "import_not_found, or report_not_found while it runs or when it failed")))]
 pub async fn report_csv(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -1000,7 +1000,7 @@ pub async fn report_csv(
         (status = 404, body = ErrorBody, description = "import_not_found, or report_not_found while it runs or when it failed")))]
 pub async fn report_xlsx(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -1067,7 +1067,7 @@ fn export_error(e: ImportError) -> ApiError {
         (status = 422, body = ErrorBody, description = "validation_failed, or category_not_found / region_not_found")))]
 pub async fn export_catalog(
     State(state): State<AppState>,
-    staff: Staff,
+    Can(staff, _): Can<perm::Import>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let opts = parse_export(raw.as_deref())?;

@@ -1,6 +1,7 @@
 //! HTTP routes. `/api/v1/*` is the store API (tenant from `Host`); `/healthz`, `/readyz`,
 //! `/api/openapi.json` and `/api/docs` are served for any host.
 
+pub mod auth;
 pub mod catalog;
 pub mod docs;
 pub mod health;

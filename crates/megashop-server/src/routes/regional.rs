@@ -1,7 +1,7 @@
 //! What a region decides besides prices and stock: delivery methods and content.
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Shop, Staff};
+use crate::extract::{perm, ApiJson, Can, Shop};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::Json;
@@ -29,7 +29,7 @@ pub async fn region_delivery(shop: Shop, Path(code): Path<String>) -> ApiResult<
     request_body = PutDeliveryMethod, security(("bearer" = [])),
     responses((status = 200, body = DeliveryMethodView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_delivery(
-    staff: Staff,
+    Can(staff, _): Can<perm::Settings>,
     Path((code, method)): Path<(String, String)>,
     ApiJson(body): ApiJson<PutDeliveryMethod>,
 ) -> ApiResult<Json<DeliveryMethodView>> {
@@ -39,7 +39,10 @@ pub async fn put_delivery(
 /// Deletes a delivery method of a region (staff).
 #[utoipa::path(delete, path = "/api/v1/regions/{code}/delivery-methods/{method}", tag = "regions",
     security(("bearer" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_delivery(staff: Staff, Path((code, method)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn delete_delivery(
+    Can(staff, _): Can<perm::Settings>,
+    Path((code, method)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     delivery::delete(&staff.shop.cx, &code, &method).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -55,7 +58,7 @@ pub async fn get_content(shop: Shop, Path(key): Path<String>) -> ApiResult<Json<
 /// Every content block of the store, for every region (staff).
 #[utoipa::path(get, path = "/api/v1/content", tag = "content", security(("bearer" = [])),
     responses((status = 200, body = [ContentView])))]
-pub async fn list_content(staff: Staff) -> ApiResult<Json<Vec<ContentView>>> {
+pub async fn list_content(Can(staff, _): Can<perm::ContentWrite>) -> ApiResult<Json<Vec<ContentView>>> {
     Ok(Json(content::list(&staff.shop.cx).await?))
 }
 
@@ -63,7 +66,7 @@ pub async fn list_content(staff: Staff) -> ApiResult<Json<Vec<ContentView>>> {
 #[utoipa::path(put, path = "/api/v1/content/{key}", tag = "content", request_body = PutContent, security(("bearer" = [])),
     responses((status = 200, body = ContentView), (status = 422, body = ErrorBody)))]
 pub async fn put_content(
-    staff: Staff,
+    Can(staff, _): Can<perm::ContentWrite>,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<PutContent>,
 ) -> ApiResult<Json<ContentView>> {
@@ -80,7 +83,11 @@ pub struct Scope {
 /// Deletes one version of a content block (staff).
 #[utoipa::path(delete, path = "/api/v1/content/{key}", tag = "content", params(Scope), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_content(staff: Staff, Path(key): Path<String>, Query(q): Query<Scope>) -> ApiResult<StatusCode> {
+pub async fn delete_content(
+    Can(staff, _): Can<perm::ContentWrite>,
+    Path(key): Path<String>,
+    Query(q): Query<Scope>,
+) -> ApiResult<StatusCode> {
     content::delete(&staff.shop.cx, &key, q.scope.as_deref().unwrap_or(ALL_REGIONS)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

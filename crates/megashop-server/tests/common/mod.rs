@@ -46,9 +46,15 @@ impl TestServer {
         let db = TestDb::new().await;
         let mut config = Config::default();
         config.server.max_body_bytes = 64 * 1024;
+        config.auth.jwt_secret = Secret::new("test-secret-test-secret-test-secret!");
+        config.auth.access_token_ttl_secs = 600;
+        // Cheap hashing: tests register many accounts (production keeps the OWASP cost).
+        config.auth.argon2_memory_kib = 256;
+        config.auth.argon2_iterations = 1;
         configure(&mut config);
-        let keys = Keys::from_secret(&Secret::new("test-secret-test-secret-test-secret!"), 600);
-        let state = AppState::new(db.conn.clone(), keys.clone(), config);
+        let accounts = megashop_core::accounts::Accounts::from_config(&config).unwrap();
+        let keys = accounts.keys.clone();
+        let state = AppState::new(db.conn.clone(), accounts, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
