@@ -104,7 +104,7 @@ pub mod perm {
 
 /// A staff request whose token grants permission `P` in this store: the one place staff
 /// endpoints are authorized. The role matrix itself is [`megashop_core::auth::allows`].
-/// A missing or bad token is 401; a customer token, another store's token or a role
+/// A missing or bad token, or another store's token, is 401; a customer token or a role
 /// without `P` is 403 `forbidden`.
 pub struct Can<P: Needs>(pub Staff, pub PhantomData<P>);
 
@@ -113,7 +113,7 @@ impl<P: Needs> FromRequestParts<AppState> for Can<P> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let shop = Shop::from_request_parts(parts, state).await?;
-        let claims = bearer_claims(parts, state)?;
+        let claims = store_claims(parts, state, &shop)?;
         auth::require(&claims, shop.cx.id(), P::PERMISSION)?;
         Ok(Can(Staff { shop, claims }, PhantomData))
     }
@@ -134,17 +134,23 @@ impl FromRequestParts<AppState> for Customer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let shop = Shop::from_request_parts(parts, state).await?;
-        let claims = bearer_claims(parts, state)?;
-        // A token of another store is not valid here at all.
-        if claims.tid != shop.cx.id() {
-            return Err(Error::Unauthorized { reason: "invalid_token" }.into());
-        }
+        let claims = store_claims(parts, state, &shop)?;
         if claims.knd != auth::Kind::Customer {
             return Err(Error::Forbidden.into());
         }
         let id = claims.account_id().ok_or(Error::Unauthorized { reason: "invalid_token" })?;
         Ok(Customer { shop, id, claims })
     }
+}
+
+/// The verified claims of the request's bearer token, which must be a token of this
+/// store: another store's token is not valid here at all (401 `invalid_token`).
+fn store_claims(parts: &Parts, state: &AppState, shop: &Shop) -> ApiResult<Claims> {
+    let claims = bearer_claims(parts, state)?;
+    if claims.tid != shop.cx.id() {
+        return Err(Error::Unauthorized { reason: "invalid_token" }.into());
+    }
+    Ok(claims)
 }
 
 /// The verified claims of the request's bearer token (any store, any kind).
@@ -378,7 +384,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Shop {
 
 /// Verifies the bearer token of a request for `shop`: a staff token of this store.
 pub fn verify_staff(parts: &Parts, state: &AppState, shop: &Shop) -> ApiResult<Claims> {
-    let claims = bearer_claims(parts, state)?;
+    let claims = store_claims(parts, state, shop)?;
     auth::require_staff(&claims, shop.cx.id())?;
     Ok(claims)
 }
@@ -406,8 +412,8 @@ impl FromRequestParts<AppState> for MaybeStaff {
             return Ok(MaybeStaff(None));
         }
         let shop = Shop::from_request_parts(parts, state).await?;
-        let claims = bearer_claims(parts, state)?;
-        if claims.knd == auth::Kind::Customer && claims.tid == shop.cx.id() {
+        let claims = store_claims(parts, state, &shop)?;
+        if claims.knd == auth::Kind::Customer {
             return Ok(MaybeStaff(None));
         }
         auth::require(&claims, shop.cx.id(), Permission::CatalogRead)?;

@@ -81,6 +81,8 @@ pub fn app(state: AppState) -> Router {
         .route("/account/phone/confirm", post(a::confirm_phone))
         .route("/staff/auth/login", post(a::staff_login))
         .route("/staff/auth/accept-invite", post(a::staff_accept))
+        .route("/staff/auth/password/forgot", post(a::staff_forgot))
+        .route("/staff/auth/password/reset", post(a::staff_reset))
         .route("/staff/me", get(a::staff_me))
         .route("/staff", get(a::list_staff).post(a::grant_staff))
         .route("/staff/{account_id}", delete(a::revoke_staff));

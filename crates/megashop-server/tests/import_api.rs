@@ -265,7 +265,7 @@ async fn jobs_belong_to_their_store() {
         assert_eq!(r.status, 404);
         // Store A's token is no key to store B.
         let r = s.call(Method::GET, "b.test", &format!("/api/v1/imports/{key}"), Some(&a), None).await;
-        assert_eq!(r.status, 403);
+        assert_eq!((r.status.as_u16(), r.code()), (401, "invalid_token"));
     }
     let listed = s.call(Method::GET, "b.test", "/api/v1/imports", Some(&b), None).await;
     assert_eq!(listed.body, serde_json::json!([]));

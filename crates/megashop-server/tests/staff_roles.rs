@@ -140,13 +140,15 @@ async fn staff_and_customers_of_one_store_get_nothing_from_another() {
     // Staff of A cannot log in on B's host: the same answer as a wrong password.
     let r = login(&s, "b.test", "boss@a.test").await;
     assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
-    // A's token on B's host is refused.
+    // A's token is not valid on B's host at all.
     let t = token(&s, "a.test", "boss@a.test").await;
     let r = s.call(Method::GET, "b.test", "/api/v1/staff", Some(&t), None).await;
-    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
     let r =
         s.call(Method::POST, "b.test", "/api/v1/products", Some(&t), Some(json!({"slug": "x", "title": "X"}))).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    let r = s.call(Method::GET, "b.test", "/api/v1/products?status=draft", Some(&t), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "not even for reading drafts");
     // A's refresh token does not refresh on B.
     let session = login(&s, "a.test", "boss@a.test").await;
     let r = s
@@ -361,5 +363,87 @@ async fn tokens_that_must_not_pass_get_a_401_with_a_stable_code() {
         let r = s.call(Method::GET, "a.test", "/api/v1/staff/me", Some(t), None).await;
         assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, code), "{t}");
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_staff_member_resets_a_forgotten_password_and_every_session_ends() {
+    let mail = FakeSmtp::start().await;
+    let port = mail.port();
+    let s = TestServer::start_with(move |c| {
+        c.notify.email.provider = "smtp".into();
+        c.notify.email.smtp.host = "127.0.0.1".into();
+        c.notify.email.smtp.port = port;
+        c.notify.email.smtp.tls = "none".into();
+        c.notify.poll_interval_ms = 50;
+    })
+    .await;
+    let (a, _) = s.store("a", "a.test").await;
+    let (b, _) = s.store("b", "b.test").await;
+    staff_member(&s, &a, "olga@a.test", "manager").await;
+    staff_member(&s, &b, "olga@a.test", "support").await;
+    let in_b = login(&s, "b.test", "olga@a.test").await;
+    assert_eq!(in_b.status, StatusCode::OK);
+    // Someone without a role here gets the same answer and no letter.
+    let r = s
+        .call(
+            Method::POST,
+            "a.test",
+            "/api/v1/staff/auth/password/forgot",
+            None,
+            Some(json!({"login": "nobody@a.test"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = s
+        .call(Method::POST, "a.test", "/api/v1/staff/auth/password/forgot", None, Some(json!({"login": "olga@a.test"})))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let mut link = None;
+    for _ in 0..500 {
+        link = mail.last_link_for("olga@a.test");
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let link = link.expect("the reset letter");
+    assert!(link.contains("/admin/reset?token="), "{link}");
+    assert!(mail.messages().iter().all(|m| !m.to.iter().any(|t| t == "nobody@a.test")));
+    let tok = link.split("token=").nth(1).unwrap();
+    let reset = |password: &'static str| {
+        s.call(
+            Method::POST,
+            "a.test",
+            "/api/v1/staff/auth/password/reset",
+            None,
+            Some(json!({"token": tok, "password": password})),
+        )
+    };
+    assert_eq!(reset("12345678").await.code(), "validation_failed", "a common password is refused, the link kept");
+    assert_eq!(reset("Новый-рабочий-пароль-9").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(reset("Ещё-один-пароль-10").await.code(), "link_invalid", "the link works once");
+    // Her session in the other store ended too.
+    let r = s
+        .call(
+            Method::POST,
+            "b.test",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": in_b.body["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_refresh");
+    assert_eq!(login(&s, "a.test", "olga@a.test").await.code(), "invalid_credentials", "the old password is gone");
+    let r = s
+        .call(
+            Method::POST,
+            "b.test",
+            "/api/v1/staff/auth/login",
+            None,
+            Some(json!({"login": "olga@a.test", "password": "Новый-рабочий-пароль-9"})),
+        )
+        .await;
+    assert_eq!((r.status, r.body["account"]["role"].as_str()), (StatusCode::OK, Some("support")));
     s.stop().await;
 }

@@ -33,6 +33,8 @@ pub enum Purpose {
     Reset,
     /// Set the password of a staff account someone invited.
     Invite,
+    /// Reset a staff member's forgotten password.
+    StaffReset,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::Login => "login",
             Purpose::Reset => "reset",
             Purpose::Invite => "invite",
+            Purpose::StaffReset => "staff_reset",
         }
     }
 }

@@ -162,3 +162,17 @@ pub async fn revoke_all(cx: &TenantCx, db: &impl ConnectionTrait, account: i64) 
         .await?;
     Ok(res.rows_affected)
 }
+
+/// Ends every session of a staff account in every store (its password changed). Staff
+/// accounts are the deployment's, not a store's: this is the one query on sessions that is
+/// not scoped to a store, and it only ever touches that account's own rows.
+pub async fn revoke_everywhere(db: &impl ConnectionTrait, account: i64) -> Result<u64> {
+    use sea_orm::EntityTrait;
+    let res = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+        .filter(refresh_token::Column::AccountId.eq(account))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -301,6 +301,70 @@ impl Accounts {
         self.session(cx, &a, refresh, Some(role))
     }
 
+    /// Starts a staff password reset: a link to the email, if it is a staff account with a
+    /// role in this store (the answer is the same otherwise, and nothing is sent).
+    pub async fn staff_forgot(&self, cx: &TenantCx, req: &Request, login: &str) -> Result<()> {
+        let email = contact::email("login", login)?;
+        self.limit_codes(cx, req, &format!("staff:{email}")).await?;
+        let txn = cx.db.begin().await?;
+        if let Some(a) = by_email(&txn, &email).await? {
+            if role_in(cx, &a).await?.is_some() {
+                let token = self.codes.issue_link(cx, &txn, Some(a.id), Purpose::StaffReset, &email).await?;
+                let link = format!("{}/admin/reset?token={token}", req.base_url);
+                notify::enqueue(
+                    &txn,
+                    Outgoing {
+                        tenant_id: Some(cx.id()),
+                        channel: Channel::Email,
+                        recipient: email.clone(),
+                        template: "password_reset_link".into(),
+                        locale: super::locale_of(a.locale.as_deref().unwrap_or(&req.locale)),
+                        payload: serde_json::json!({ "link": link, "store_name": cx.tenant.name }),
+                    },
+                )
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a staff member's new password with the reset link token; ends their sessions in
+    /// every store and tells them.
+    pub async fn staff_reset(&self, cx: &TenantCx, req: &Request, body: AcceptInvite) -> Result<()> {
+        let row = self.codes.peek_link(cx, &cx.db, Purpose::StaffReset, &body.token).await?;
+        let a = match row.account_id {
+            Some(id) => account::Entity::find_by_id(id).one(&cx.db).await?,
+            None => None,
+        };
+        let a = a
+            .filter(|a| a.kind == KIND_STAFF && a.status == "active")
+            .ok_or(Error::Unauthorized { reason: "link_invalid" })?;
+        password::check("password", &body.password, self.cfg.password_min_length, &[&row.target])?;
+        let row = self.codes.consume(cx, &cx.db, row).await?;
+        let hash = self.hash_password(&body.password).await?;
+        let txn = cx.db.begin().await?;
+        let mut am: account::ActiveModel = a.clone().into();
+        am.password_hash = Set(Some(hash));
+        am.updated_at = Set(chrono::Utc::now());
+        am.update(&txn).await?;
+        super::sessions::revoke_everywhere(&txn, a.id).await?;
+        notify::enqueue(
+            &txn,
+            Outgoing {
+                tenant_id: Some(cx.id()),
+                channel: Channel::Email,
+                recipient: row.target,
+                template: "password_changed".into(),
+                locale: super::locale_of(a.locale.as_deref().unwrap_or(&req.locale)),
+                payload: serde_json::json!({ "store_name": cx.tenant.name }),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// The staff member's own view (with their role here).
     pub async fn staff_me(&self, cx: &TenantCx, id: i64) -> Result<AccountView> {
         let a = account::Entity::find_by_id(id)

@@ -248,6 +248,33 @@ pub async fn staff_accept(
     Ok(Json(state.accounts.staff_accept(&shop.cx, &req, body).await?))
 }
 
+/// Starts a staff password reset: a link by email (for staff of this store only; the
+/// answer is the same for anyone).
+#[utoipa::path(post, path = "/api/v1/staff/auth/password/forgot", tag = "staff", request_body = LoginBody,
+    responses((status = 202, body = Accepted), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn staff_forgot(
+    State(state): State<AppState>,
+    shop: Shop,
+    Client(req): Client,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    state.accounts.staff_forgot(&shop.cx, &req, &body.login).await?;
+    Ok((StatusCode::ACCEPTED, Json(SENT)))
+}
+
+/// Sets a staff member's new password with the reset link token; their sessions end.
+#[utoipa::path(post, path = "/api/v1/staff/auth/password/reset", tag = "staff", request_body = AcceptInvite,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn staff_reset(
+    State(state): State<AppState>,
+    shop: Shop,
+    Client(req): Client,
+    ApiJson(body): ApiJson<AcceptInvite>,
+) -> ApiResult<StatusCode> {
+    state.accounts.staff_reset(&shop.cx, &req, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The calling staff member, with their role here.
 #[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

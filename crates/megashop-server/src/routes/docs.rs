@@ -2,7 +2,7 @@
 //! self-hosted shop must document itself offline).
 
 use crate::error::{ErrorBody, ErrorInfo};
-use crate::routes::{catalog, imports, regional};
+use crate::routes::{auth, catalog, imports, regional};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use std::sync::OnceLock;
@@ -47,6 +47,11 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         catalog::list_warehouses, catalog::create_warehouse, catalog::update_warehouse, catalog::delete_warehouse,
         imports::start_import, imports::list_imports, imports::get_import, imports::cancel_import,
         imports::report_csv, imports::report_xlsx, imports::export_catalog,
+        auth::register, auth::confirm_email, auth::request_code, auth::register_phone,
+        auth::login, auth::login_code, auth::refresh, auth::logout, auth::logout_all,
+        auth::forgot_password, auth::reset_password,
+        auth::get_account, auth::update_account, auth::confirm_phone, auth::delete_account,
+        auth::staff_login, auth::staff_accept, auth::staff_forgot, auth::staff_reset, auth::staff_me, auth::list_staff, auth::grant_staff, auth::revoke_staff,
     ),
     components(schemas(ErrorBody, ErrorInfo)),
     modifiers(&BearerAuth),
@@ -58,6 +63,9 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         (name = "pricing", description = "Price types"),
         (name = "inventory", description = "Warehouses"),
         (name = "imports", description = "Catalogue files: import jobs with their problem reports, and export"),
+        (name = "auth", description = "Customers: registration by email or SMS code, login, sessions, password reset"),
+        (name = "account", description = "The signed-in customer's own profile"),
+        (name = "staff", description = "Staff login, invitations and roles in the store"),
     )
 )]
 pub struct ApiDoc;
