@@ -326,3 +326,101 @@ async fn import_and_export_from_the_command_line() {
     ok(&run(megashop(&data, &db).arg("export").arg(&xlsx)));
     assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
 }
+
+#[tokio::test]
+async fn staff_accounts_are_created_re_run_safely_and_given_roles() {
+    let db = TestDb::new().await;
+    let data = db.dir.path().join("data");
+    let pw = db.dir.path().join("pw.txt");
+    std::fs::write(&pw, "Длинный-пароль-админа-1\n").unwrap();
+    let out = run(on_db(&data, &db).args([
+        "tenant",
+        "create",
+        "--slug",
+        "shop",
+        "--name",
+        "Shop",
+        "--domain",
+        "shop.example",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let create = |extra: &[&str]| {
+        let mut c = on_db(&data, &db);
+        c.args(["user", "create", "--email", "Admin@Shop.Example", "--superadmin", "--password-file"])
+            .arg(&pw)
+            .args(extra);
+        run(&mut c)
+    };
+    let out = create(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("superadmin admin@shop.example created"), "{}", text(&out.stdout));
+    let out = create(&[]);
+    assert!(text(&out.stdout).contains("updated"), "re-running updates: {}", text(&out.stdout));
+
+    let weak = db.dir.path().join("weak.txt");
+    std::fs::write(&weak, "qwerty123").unwrap();
+    let out = run(on_db(&data, &db)
+        .args(["user", "create", "--email", "m@shop.example", "--password-file"])
+        .arg(&weak)
+        .args(["--role", "manager", "--tenant", "shop"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("password_too_common"), "{}", text(&out.stderr));
+    let out = run(on_db(&data, &db)
+        .args(["user", "create", "--email", "m@shop.example", "--password-file"])
+        .arg(&pw)
+        .args(["--role", "manager", "--tenant", "shop"]));
+    assert!(text(&out.stdout).contains("m@shop.example is manager of shop"), "{}", text(&out.stdout));
+    let out = run(on_db(&data, &db).args([
+        "user",
+        "grant",
+        "--email",
+        "m@shop.example",
+        "--tenant",
+        "shop",
+        "--role",
+        "support",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(on_db(&data, &db).args([
+        "user",
+        "grant",
+        "--email",
+        "m@shop.example",
+        "--tenant",
+        "shop",
+        "--role",
+        "admin",
+    ]));
+    assert!(text(&out.stderr).contains("invalid_role"), "{}", text(&out.stderr));
+    let out = run(on_db(&data, &db).args([
+        "user",
+        "grant",
+        "--email",
+        "x@shop.example",
+        "--tenant",
+        "shop",
+        "--role",
+        "owner",
+    ]));
+    assert!(text(&out.stderr).contains("staff_not_found"), "{}", text(&out.stderr));
+
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let accounts = megashop_core::entity::account::Entity::find().all(&db.conn).await.unwrap();
+    assert_eq!(accounts.len(), 2, "one superadmin, one manager; no half-created account: {accounts:?}");
+    let admin = accounts.iter().find(|a| a.email.as_deref() == Some("admin@shop.example")).unwrap();
+    assert!(admin.is_superadmin && admin.password_hash.as_deref().unwrap_or("").starts_with("$argon2id$"));
+    let roles = megashop_core::entity::staff_role::Entity::find()
+        .filter(megashop_core::entity::staff_role::Column::Role.eq("support"))
+        .all(&db.conn)
+        .await
+        .unwrap();
+    assert_eq!(roles.len(), 1, "the grant replaced the manager role");
+}
+
+/// A command on the test's own database (SQLite too), so the test can read what it wrote.
+fn on_db(data: &Path, db: &TestDb) -> Command {
+    let mut c = megashop(data, db);
+    c.env("MEGASHOP_DATABASE__URL", &db.url);
+    c
+}
