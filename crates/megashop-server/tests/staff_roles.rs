@@ -447,3 +447,39 @@ async fn a_staff_member_resets_a_forgotten_password_and_every_session_ends() {
     assert_eq!((r.status, r.body["account"]["role"].as_str()), (StatusCode::OK, Some("support")));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn with_redis_configured_the_server_counts_attempts_there() {
+    let Some(url) = std::env::var("MEGASHOP_TEST_REDIS_URL").ok().filter(|s| !s.is_empty()) else {
+        eprintln!("MEGASHOP_TEST_REDIS_URL is not set: skipped (bash .ci/run sets it)");
+        return;
+    };
+    let u = url.clone();
+    let s = TestServer::start_with(move |c| c.redis.url = megashop_core::config::Secret::new(u)).await;
+    let (a, _) = s.store("a", "a.test").await;
+    // A login no other run uses: the Redis server outlives test databases.
+    let login = format!("{}-{}@mail.ru", std::process::id(), a.id + i64::from(rand_u16()));
+    for _ in 0..2 {
+        let r = s
+            .call(
+                Method::POST,
+                "a.test",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"login": login, "password": "не-тот-пароль"})),
+            )
+            .await;
+        assert_eq!(r.code(), "invalid_credentials");
+    }
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let count: Option<u32> =
+        redis::cmd("GET").arg(format!("megashop:rl:login:{}:{login}", a.id)).query_async(&mut conn).await.unwrap();
+    assert_eq!(count, Some(2), "the server's counter lives in Redis");
+    s.stop().await;
+}
+
+fn rand_u16() -> u16 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) % 65_000)
+        as u16
+}
