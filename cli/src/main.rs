@@ -1,6 +1,7 @@
 //! The `megashop` command. It wires the crates together; decisions live in core.
 
 mod admin;
+mod install;
 mod io;
 mod output;
 mod run;
@@ -36,6 +37,9 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Install a production deployment in one command: config, database, first store and
+    /// administrator, systemd unit, nginx site (plans first; re-running is safe).
+    Install(Box<install::InstallArgs>),
     /// Create a demo store on embedded SQLite (first run) and serve it.
     Quickstart(ServeArgs),
     /// Serve the API (runs pending migrations first).
@@ -120,6 +124,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = run::ConfigSource { file: cli.config, data_dir: cli.data_dir };
     let cfg_path = &cfg;
     match cli.command {
+        Command::Install(args) => install::install(*args).await,
         Command::Quickstart(args) => run::quickstart(cfg_path, args).await,
         Command::Serve(args) => run::serve(cfg_path, args).await,
         Command::Migrate { action } => admin::migrate(cfg_path, action).await,

@@ -30,6 +30,13 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
         }
         return ExitCode::from(2);
     }
+    if let Some(bad) = e.downcast_ref::<crate::install::InstallInput>() {
+        eprintln!("error: the install answers are incomplete or invalid:");
+        for line in bad.0.lines() {
+            eprintln!("  {line}");
+        }
+        return ExitCode::from(2);
+    }
     eprintln!("error: {e:#}");
     ExitCode::FAILURE
 }

@@ -266,6 +266,42 @@ pub async fn create(db: &DatabaseConnection, input: NewTenant) -> Result<tenant:
     Ok(t)
 }
 
+/// Adds a domain to a store (`Taken` when another store serves it; nothing when this one
+/// already does).
+pub async fn add_domain(db: &DatabaseConnection, t: &tenant::Model, domain: &str) -> Result<()> {
+    let d = normalize_host(domain);
+    let mut p = Problems::default();
+    validate::domain(&mut p, "domain", &d);
+    p.finish()?;
+    match tenant_domain::Entity::find().filter(tenant_domain::Column::Domain.eq(&d)).one(db).await? {
+        Some(row) if row.tenant_id == t.id => Ok(()),
+        Some(_) => Err(Error::Taken { field: "domain", value: d }),
+        None => {
+            let first =
+                tenant_domain::Entity::find().filter(tenant_domain::Column::TenantId.eq(t.id)).count(db).await? == 0;
+            tenant_domain::ActiveModel {
+                tenant_id: Set(t.id),
+                domain: Set(d),
+                is_primary: Set(first),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// Renames a store.
+pub async fn rename(db: &DatabaseConnection, t: tenant::Model, name: &str) -> Result<tenant::Model> {
+    let mut p = Problems::default();
+    validate::text(&mut p, "name", name, 1, 200);
+    p.finish()?;
+    let mut am: tenant::ActiveModel = t.into();
+    am.name = Set(name.to_string());
+    Ok(am.update(db).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
