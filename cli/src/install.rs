@@ -104,6 +104,10 @@ pub async fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = &args.answers {
         raw = raw.or(RawAnswers::from_file(f).map_err(input)?);
     }
+    let interactive = !args.yes && !args.dry_run && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if interactive {
+        raw = ask(raw).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let answers = raw.resolve().map_err(input)?;
     let binary = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/usr/local/bin/megashop"));
     let layout = Layout::new(args.root.as_deref(), binary);
@@ -113,8 +117,25 @@ pub async fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes {
-        eprintln!("Run again with --yes to apply this plan (questions in the terminal are not available yet).");
-        return Ok(ExitCode::from(2));
+        if !interactive {
+            eprintln!(
+                "{}",
+                t(
+                    "Run again with --yes to apply this plan.",
+                    "Чтобы выполнить этот план, запустите команду ещё раз с --yes."
+                )
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let go = dialoguer::Confirm::new()
+            .with_prompt(t("Apply this plan?", "Выполнить этот план?"))
+            .default(true)
+            .interact()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !go {
+            println!("{}", t("Nothing was changed.", "Ничего не изменено."));
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let result = plan
         .apply(|s| {
@@ -128,7 +149,11 @@ pub async fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
         .await;
     match result {
         Ok(()) => {
-            println!("Done. Sign in as the administrator at http://{}/ (API: /api/docs).", plan_domain(&plan));
+            println!(
+                "{} http://{}/ (API: /api/docs).",
+                t("Done. The administrator signs in at", "Готово. Администратор входит на"),
+                plan_domain(&plan)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -159,3 +184,195 @@ impl std::fmt::Display for InstallInput {
 }
 
 impl std::error::Error for InstallInput {}
+
+/// The text in the terminal's language (`LANG=ru_…` → Russian).
+fn t(en: &'static str, ru: &'static str) -> &'static str {
+    match crate::output::locale() {
+        megashop_core::i18n::Locale::Ru => ru,
+        megashop_core::i18n::Locale::En => en,
+    }
+}
+
+/// Asks, in the terminal, every question the flags and the answer file left open. Each
+/// has a default where one makes sense and a line saying what it is for.
+fn ask(mut raw: RawAnswers) -> Result<RawAnswers, dialoguer::Error> {
+    use dialoguer::{Confirm, Input, Password, Select};
+    let note = |en: &str, ru: &str| eprintln!("\n{}", t_owned(en, ru));
+    eprintln!(
+        "{}",
+        t(
+            "Megashop installation. Press Enter to take the [default]; Ctrl-C stops without changing anything.",
+            "Установка Megashop. Enter — принять [значение по умолчанию]; Ctrl-C — выйти, ничего не меняя.",
+        )
+    );
+    if raw.domain.is_none() {
+        note(
+            "The domain customers open. Regions get subdomains of it (msk.<domain>).",
+            "Домен, который открывают покупатели. Регионы получат его поддомены (msk.<домен>).",
+        );
+        let d: String = Input::new()
+            .with_prompt(t("Store domain", "Домен магазина"))
+            .validate_with(|v: &String| -> Result<(), String> {
+                let mut p = megashop_core::error::Problems::default();
+                megashop_core::validate::domain(&mut p, "domain", &v.trim().to_lowercase());
+                p.finish()
+                    .map_err(|_| t("not a domain name such as shop.ru", "это не доменное имя вида shop.ru").to_string())
+            })
+            .interact_text()?;
+        raw.domain = Some(d.trim().to_lowercase());
+    }
+    if raw.store_name.is_none() {
+        let d = raw.domain.clone().unwrap_or_default();
+        let n: String = Input::new().with_prompt(t("Store name", "Название магазина")).default(d).interact_text()?;
+        raw.store_name = Some(n);
+    }
+    if raw.admin_email.is_none() {
+        note(
+            "The administrator signs in with this email; they may do everything.",
+            "Под этой почтой входит администратор; ему доступно всё.",
+        );
+        let e: String = Input::new()
+            .with_prompt(t("Administrator email", "Почта администратора"))
+            .validate_with(|v: &String| -> Result<(), String> {
+                megashop_core::accounts::contact::email("email", v)
+                    .map(|_| ())
+                    .map_err(|_| t("not an email address", "это не адрес почты").to_string())
+            })
+            .interact_text()?;
+        raw.admin_email = Some(e);
+    }
+    if raw.admin_password.is_none() && raw.admin_password_file.is_none() {
+        let email = raw.admin_email.clone().unwrap_or_default();
+        let p = Password::new()
+            .with_prompt(t("Administrator password (8+ characters)", "Пароль администратора (от 8 символов)"))
+            .with_confirmation(t("Repeat it", "Повторите"), t("The two passwords differ", "Пароли не совпадают"))
+            .validate_with(move |v: &String| -> Result<(), String> {
+                megashop_core::accounts::password::check("password", v, 8, &[&email]).map_err(|e| match e {
+                    megashop_core::Error::Validation(f) => f.first().map(|f| f.message.clone()).unwrap_or_default(),
+                    other => other.to_string(),
+                })
+            })
+            .interact()?;
+        raw.admin_password = Some(p);
+    }
+    if raw.db.is_none() {
+        note(
+            "Embedded SQLite needs nothing else and suits one server; PostgreSQL suits several.",
+            "Встроенный SQLite ничего не требует и подходит для одного сервера; PostgreSQL — для нескольких.",
+        );
+        let choice = Select::new()
+            .with_prompt(t("Database", "База данных"))
+            .items(&[
+                t("embedded SQLite", "встроенный SQLite"),
+                t("an existing PostgreSQL (URL)", "существующий PostgreSQL (URL)"),
+                t("install PostgreSQL here (apt)", "установить PostgreSQL здесь (apt)"),
+            ])
+            .default(0)
+            .interact()?;
+        raw.db = Some(match choice {
+            1 => Input::<String>::new().with_prompt("postgres://user:password@host/db").interact_text()?,
+            2 => "install-postgres".into(),
+            _ => "sqlite".into(),
+        });
+    }
+    if raw.redis.is_none() {
+        note(
+            "Redis shares rate limits between several servers; one server does without.",
+            "Redis делает ограничения частоты общими для нескольких серверов; одному серверу он не нужен.",
+        );
+        let choice = Select::new()
+            .with_prompt("Redis")
+            .items(&[
+                t("none", "не нужен"),
+                t("an existing Redis (URL)", "существующий Redis (URL)"),
+                t("install Redis here (apt)", "установить Redis здесь (apt)"),
+            ])
+            .default(0)
+            .interact()?;
+        raw.redis = Some(match choice {
+            1 => Input::<String>::new().with_prompt("redis://host:6379/0").interact_text()?,
+            2 => "install-redis".into(),
+            _ => "none".into(),
+        });
+    }
+    if raw.region_mode.is_none() {
+        note(
+            "How a visitor lands in a region (city): prices, stock and delivery follow it.",
+            "Как посетитель попадает в регион (город): от него зависят цены, остатки и доставка.",
+        );
+        let modes = ["subdomain", "path", "geoip", "all"];
+        let choice = Select::new()
+            .with_prompt(t("Region routing", "Выбор региона"))
+            .items(&[
+                t("subdomain: msk.shop.ru", "поддомен: msk.shop.ru"),
+                t("path: shop.ru/msk/…", "путь: shop.ru/msk/…"),
+                t("by the visitor's location only (GeoIP)", "только по местоположению посетителя (GeoIP)"),
+                t("all of them", "все способы"),
+            ])
+            .default(0)
+            .interact()?;
+        raw.region_mode = Some(modes[choice.min(3)].into());
+    }
+    if raw.region_code.is_none() {
+        let c: String = Input::new()
+            .with_prompt(t("First region: code", "Первый регион: код"))
+            .default("msk".into())
+            .interact_text()?;
+        raw.region_code = Some(c);
+    }
+    if raw.region_name.is_none() {
+        let n: String = Input::new()
+            .with_prompt(t("First region: name", "Первый регион: название"))
+            .default(t("Moscow", "Москва").into())
+            .interact_text()?;
+        raw.region_name = Some(n);
+    }
+    if raw.listen.is_none() {
+        let l: String = Input::new()
+            .with_prompt(t(
+                "Address Megashop listens on (nginx proxies to it)",
+                "Адрес, на котором слушает Megashop (к нему обращается nginx)",
+            ))
+            .default("127.0.0.1:8080".into())
+            .interact_text()?;
+        raw.listen = Some(l);
+    }
+    if raw.systemd.is_none() {
+        raw.systemd = Some(
+            Confirm::new()
+                .with_prompt(t("Run it as a systemd service?", "Запускать как службу systemd?"))
+                .default(true)
+                .interact()?,
+        );
+    }
+    if raw.nginx.is_none() {
+        raw.nginx = Some(
+            Confirm::new()
+                .with_prompt(t(
+                    "Write an nginx site for the domain and its subdomains?",
+                    "Создать сайт nginx для домена и его поддоменов?",
+                ))
+                .default(true)
+                .interact()?,
+        );
+    }
+    if raw.tls.is_none() && raw.nginx != Some(false) {
+        raw.tls = Some(
+            Confirm::new()
+                .with_prompt(t(
+                    "Get a TLS certificate from Let's Encrypt (certbot)? The domain must point here.",
+                    "Получить сертификат TLS от Let's Encrypt (certbot)? Домен должен указывать на этот сервер.",
+                ))
+                .default(false)
+                .interact()?,
+        );
+    }
+    Ok(raw)
+}
+
+fn t_owned(en: &str, ru: &str) -> String {
+    match crate::output::locale() {
+        megashop_core::i18n::Locale::Ru => ru.to_string(),
+        megashop_core::i18n::Locale::En => en.to_string(),
+    }
+}

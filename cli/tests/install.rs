@@ -230,3 +230,58 @@ fn nginx_accepts_the_generated_site() {
     assert!(out.status.success(), "nginx -t: {}", text(&out.stderr));
     assert!(text(&out.stderr).contains("syntax is ok"), "{}", text(&out.stderr));
 }
+
+/// The questions, in Russian, answered in a pseudo-terminal the way a person does: typing
+/// the required answers, taking defaults with Enter, picking "path" with the arrow key.
+#[cfg(unix)]
+#[test]
+fn the_interactive_install_asks_in_russian_and_applies_after_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LANG", "ru_RU.UTF-8")
+        .env("TERM", "xterm")
+        .env("MEGASHOP_LOG__LEVEL", "warn")
+        .args(["install", "--root"])
+        .arg(&root)
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())]);
+    let mut p = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let mut step = |prompt: &str, keys: &str| {
+        p.expect(prompt).unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
+        p.send(keys).unwrap();
+    };
+    step("Домен магазина", "shop.test\r");
+    step("Название магазина", "Чайная лавка\r");
+    step("Почта администратора", "admin@shop.test\r");
+    step("Пароль администратора", &format!("{PASSWORD}\r"));
+    step("Повторите", &format!("{PASSWORD}\r"));
+    step("База данных", "\r");
+    step("Redis", "\r");
+    step("Выбор региона", "\x1b[B\r");
+    step("Первый регион: код", "\r");
+    step("Первый регион: название", "\r");
+    step("службу systemd", "\r");
+    step("сайт nginx", "\r");
+    step("сертификат TLS", "\r");
+    step("Выполнить этот план?", "\r");
+    p.expect("Готово").expect("the install finishes");
+    let plan_file = std::fs::read_to_string(root.join("etc/megashop/megashop.toml")).unwrap();
+    assert!(plan_file.contains("Чайная лавка"), "{plan_file}");
+    // The answers landed: a re-run with them as flags has nothing to do.
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    let listen = plan_file.lines().find(|l| l.starts_with("listen")).unwrap().split('"').nth(1).unwrap().to_string();
+    let out = megashop()
+        .args(["install", "--yes", "--root"])
+        .arg(&root)
+        .args(["--domain", "shop.test", "--store-name", "Чайная лавка", "--admin-email", "admin@shop.test"])
+        .arg("--admin-password-file")
+        .arg(&pw)
+        .args(["--region-mode", "path", "--region-code", "msk", "--region-name", "Москва", "--listen", &listen])
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).contains("Nothing to change"), "{}", text(&out.stdout));
+}
