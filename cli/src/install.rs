@@ -376,3 +376,52 @@ fn t_owned(en: &str, ru: &str) -> String {
         megashop_core::i18n::Locale::En => en.to_string(),
     }
 }
+
+/// Flags of `megashop doctor`.
+#[derive(Args, Debug, Default)]
+pub struct DoctorArgs {
+    /// Print the report as JSON (for monitoring).
+    #[arg(long)]
+    json: bool,
+    /// Look for the nginx site and certificates under DIR (an install staged with --root).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// `megashop doctor`: exit status 0 when no check is an error, 1 otherwise.
+pub async fn doctor(src: &crate::run::ConfigSource, args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    use megashop_installer::doctor::{self, Status};
+    let cfg = crate::run::load_config(src, &crate::ServeArgs::default()).map_err(|e| {
+        match e.downcast_ref::<megashop_core::Error>() {
+            Some(megashop_core::Error::Config(fields)) => {
+                fields.iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect::<Vec<_>>().join("; ")
+            }
+            _ => format!("{e:#}"),
+        }
+    });
+    let paths = doctor::Paths::under(args.root.as_deref().unwrap_or(std::path::Path::new("/")));
+    let report = doctor::run(cfg, &paths).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for c in &report.checks {
+            let mark = match c.status {
+                Status::Ok => "ok     ",
+                Status::Warning => "warning",
+                Status::Error => "error  ",
+            };
+            println!("{mark}  {:<22} {}", c.name, c.detail);
+            if let Some(fix) = &c.fix {
+                println!("         {:<22} → {fix}", "");
+            }
+        }
+        println!(
+            "{} {}, {} {}",
+            report.errors,
+            t("errors", "ошибок"),
+            report.warnings,
+            t("warnings", "предупреждений")
+        );
+    }
+    Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -40,6 +40,9 @@ enum Command {
     /// Install a production deployment in one command: config, database, first store and
     /// administrator, systemd unit, nginx site (plans first; re-running is safe).
     Install(Box<install::InstallArgs>),
+    /// Check a deployment (config, database, Redis, disk, GeoIP, port, nginx, DNS, TLS,
+    /// clock) and say how to fix what is wrong; non-zero exit status on any error.
+    Doctor(install::DoctorArgs),
     /// Create a demo store on embedded SQLite (first run) and serve it.
     Quickstart(ServeArgs),
     /// Serve the API (runs pending migrations first).
@@ -125,6 +128,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg_path = &cfg;
     match cli.command {
         Command::Install(args) => install::install(*args).await,
+        Command::Doctor(args) => install::doctor(cfg_path, args).await,
         Command::Quickstart(args) => run::quickstart(cfg_path, args).await,
         Command::Serve(args) => run::serve(cfg_path, args).await,
         Command::Migrate { action } => admin::migrate(cfg_path, action).await,

@@ -285,3 +285,70 @@ fn the_interactive_install_asks_in_russian_and_applies_after_confirmation() {
         .unwrap();
     assert!(text(&out.stdout).contains("Nothing to change"), "{}", text(&out.stdout));
 }
+
+fn doctor(config: &Path, root: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = megashop().arg("--config").arg(config).args(["doctor", "--json", "--root"]).arg(root).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    (out.status.code(), report)
+}
+
+fn status<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name)))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or_else(|| panic!("no check {name:?} in {report}"))
+}
+
+#[tokio::test]
+async fn doctor_reports_each_check_with_a_fix_and_fails_on_errors() {
+    let db = TestDb::empty().await;
+    let s = Staged::new(&db);
+    let out = s.install(&["--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let config = s.path("etc/megashop/megashop.toml");
+
+    // Installed, not started: warnings only (no GeoIP file, nothing on the port, no DNS, no TLS).
+    let (code, r) = doctor(&config, &s.root);
+    assert_eq!(code, Some(0), "{r}");
+    for (name, want) in
+        [("config", "ok"), ("data directory", "ok"), ("database", "ok"), ("stores", "ok"), ("nginx", "ok")]
+    {
+        assert_eq!(status(&r, name), want, "{name}: {r}");
+    }
+    assert_eq!(status(&r, "port"), "warning");
+    assert_eq!(status(&r, "geoip"), "warning");
+    assert!(
+        r["checks"].as_array().unwrap().iter().filter(|c| c["status"] != "ok").all(|c| c["fix"].is_string()),
+        "every problem has a fix: {r}"
+    );
+
+    // Running: the port check sees megashop itself.
+    let mut server = serve(&s);
+    let (_, r) = doctor(&config, &s.root);
+    assert_eq!(status(&r, "port"), "ok", "{r}");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // An nginx site that proxies elsewhere is an error, and the exit status says so.
+    let site = s.path("etc/nginx/sites-available/megashop.conf");
+    let text_site = std::fs::read_to_string(&site).unwrap();
+    std::fs::write(&site, text_site.replace(&format!("server 127.0.0.1:{};", s.port), "server 127.0.0.1:1;")).unwrap();
+    let (code, r) = doctor(&config, &s.root);
+    assert_eq!((code, status(&r, "nginx")), (Some(1), "error"), "{r}");
+    assert_eq!(r["errors"], 1);
+
+    // Redis configured but unreachable; a config that does not load.
+    let cfg_text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, cfg_text.replace("[redis]\nurl = \"\"", "[redis]\nurl = \"redis://127.0.0.1:1/0\""))
+        .unwrap();
+    let (_, r) = doctor(&config, &s.root);
+    assert_eq!(status(&r, "redis"), "error", "{r}");
+    std::fs::write(&config, "[server]\nlisten = \"nowhere\"\n").unwrap();
+    let (code, r) = doctor(&config, &s.root);
+    assert_eq!((code, status(&r, "config")), (Some(1), "error"), "{r}");
+    assert!(r["checks"][0]["detail"].as_str().unwrap().contains("server.listen"), "{r}");
+}

@@ -12,6 +12,7 @@
 //! reload, certbot, apt): the whole install can be tested in a temporary directory.
 
 pub mod answers;
+pub mod doctor;
 mod steps;
 
 pub use answers::{Answers, Db, RawAnswers, Redis, RegionMode};
