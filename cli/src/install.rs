@@ -425,3 +425,167 @@ pub async fn doctor(src: &crate::run::ConfigSource, args: DoctorArgs) -> anyhow:
     }
     Ok(if report.errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
+
+/// Flags of `megashop backup`.
+#[derive(Args, Debug, Default)]
+pub struct BackupArgs {
+    /// The archive to write (default: megashop-backup-<date>-<time>.tar.gz here).
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+}
+
+/// Flags of `megashop restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The archive `megashop backup` wrote.
+    archive: PathBuf,
+    /// Replace the database and files without asking (stop the service first).
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+/// `megashop backup`
+pub async fn backup(src: &crate::run::ConfigSource, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let cfg = crate::run::load_config(src, &crate::ServeArgs::default())?;
+    let out = args.output.unwrap_or_else(|| {
+        PathBuf::from(format!("megashop-backup-{}.tar.gz", chrono::Utc::now().format("%Y%m%d-%H%M%S")))
+    });
+    let m = megashop_installer::backup::backup(&cfg, src.file.as_deref(), &out).await?;
+    let bytes: u64 = m.files.iter().map(|f| f.size).sum();
+    println!(
+        "{} {} ({} {}, {} {}, {:.1} MB)",
+        t("backup written to", "резервная копия записана в"),
+        out.display(),
+        m.database,
+        t("database", "база"),
+        m.files.len(),
+        t("files", "файлов"),
+        bytes as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `megashop restore`
+pub async fn restore(src: &crate::run::ConfigSource, args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    let cfg = crate::run::load_config(src, &crate::ServeArgs::default())?;
+    if !args.yes {
+        let dir = std::env::temp_dir().join(format!("megashop-inspect-{}", std::process::id()));
+        let m = megashop_installer::backup::inspect(&args.archive, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let m = m?;
+        println!(
+            "{} {} ({}, Megashop {}, {} {}).",
+            t("The backup is intact:", "Копия цела:"),
+            args.archive.display(),
+            m.created_at,
+            m.megashop_version,
+            m.files.len(),
+            t("files", "файлов")
+        );
+        eprintln!(
+            "{}",
+            t(
+                "Restoring replaces the database and files: stop the service, then run again with --yes.",
+                "Восстановление заменит базу и файлы: остановите службу и запустите команду ещё раз с --yes."
+            )
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let m = megashop_installer::backup::restore(&cfg, src.file.as_deref(), &args.archive).await?;
+    println!("{} {} ({})", t("restored from", "восстановлено из"), args.archive.display(), m.created_at);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flags of `megashop upgrade`.
+#[derive(Args, Debug, Default)]
+pub struct UpgradeArgs {
+    /// Do not restart the service (when it is started some other way).
+    #[arg(long)]
+    no_restart: bool,
+    /// Readiness URL checked after the restart (default: http://<server.listen>/readyz).
+    #[arg(long)]
+    ready_url: Option<String>,
+    /// Seconds to wait for it.
+    #[arg(long, default_value_t = 30)]
+    ready_timeout_secs: u64,
+}
+
+/// `megashop upgrade`: backup, migrations, restart, `/readyz`; back to the backup when any
+/// of it fails.
+pub async fn upgrade(src: &crate::run::ConfigSource, args: UpgradeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = crate::run::load_config(src, &crate::ServeArgs::default())?;
+    let dir = cfg.data_dir.join("backups");
+    std::fs::create_dir_all(&dir)?;
+    let archive = dir.join(format!("pre-upgrade-{}.tar.gz", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+    megashop_installer::backup::backup(&cfg, src.file.as_deref(), &archive).await?;
+    println!("  ✓ {} {}", t("backup:", "резервная копия:"), archive.display());
+    let restart = !args.no_restart;
+    let rollback = |why: String| {
+        let (cfg, file, archive) = (cfg.clone(), src.file.clone(), archive.clone());
+        async move {
+            eprintln!("error: {why}");
+            eprintln!(
+                "{}",
+                t(
+                    "Restoring the backup taken before the upgrade…",
+                    "Восстанавливаю копию, сделанную перед обновлением…"
+                )
+            );
+            match megashop_installer::backup::restore(&cfg, file.as_deref(), &archive).await {
+                Ok(_) => {
+                    eprintln!(
+                        "{}",
+                        t(
+                            "Restored: the data is as it was before the upgrade.",
+                            "Восстановлено: данные такие же, как до обновления."
+                        )
+                    );
+                    if restart {
+                        let _ = std::process::Command::new("systemctl").args(["restart", "megashop"]).output();
+                    }
+                }
+                Err(e) => eprintln!("error: the restore failed too: {e}; the backup is {}", archive.display()),
+            }
+            ExitCode::FAILURE
+        }
+    };
+    let conn = megashop_core::db::connect(&cfg.database_url(), 2).await?;
+    let pending: Vec<String> =
+        megashop_core::db::migration_status(&conn).await?.into_iter().filter(|(_, d)| !d).map(|(n, _)| n).collect();
+    if let Err(e) = megashop_core::db::migrate_up(&conn).await {
+        let _ = conn.close().await;
+        return Ok(rollback(format!("migrations failed: {e}")).await);
+    }
+    let _ = conn.close().await;
+    println!("  ✓ {} {}", t("migrations applied:", "применено миграций:"), pending.len());
+    if !args.no_restart {
+        let out = std::process::Command::new("systemctl").args(["restart", "megashop"]).output();
+        match out {
+            Ok(o) if o.status.success() => println!("  ✓ {}", t("service restarted", "служба перезапущена")),
+            Ok(o) => {
+                return Ok(rollback(format!(
+                    "systemctl restart megashop: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ))
+                .await)
+            }
+            Err(e) => return Ok(rollback(format!("systemctl: {e}")).await),
+        }
+    }
+    let url = args.ready_url.unwrap_or_else(|| format!("http://{}/readyz", cfg.server.listen));
+    let mut ready = false;
+    for _ in 0..args.ready_timeout_secs.max(1) {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    if !ready {
+        return Ok(rollback(format!("{url} did not answer 200 within {} s", args.ready_timeout_secs)).await);
+    }
+    println!("  ✓ {url} {}", t("answers", "отвечает"));
+    Ok(ExitCode::SUCCESS)
+}

@@ -43,6 +43,13 @@ enum Command {
     /// Check a deployment (config, database, Redis, disk, GeoIP, port, nginx, DNS, TLS,
     /// clock) and say how to fix what is wrong; non-zero exit status on any error.
     Doctor(install::DoctorArgs),
+    /// Write one archive with the database, the config and the data files (while running).
+    Backup(install::BackupArgs),
+    /// Restore an archive from `megashop backup` (checks it first; stop the service).
+    Restore(install::RestoreArgs),
+    /// Upgrade in place: back up, apply migrations, restart, check /readyz; restore the
+    /// backup when any of it fails.
+    Upgrade(install::UpgradeArgs),
     /// Create a demo store on embedded SQLite (first run) and serve it.
     Quickstart(ServeArgs),
     /// Serve the API (runs pending migrations first).
@@ -129,6 +136,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Install(args) => install::install(*args).await,
         Command::Doctor(args) => install::doctor(cfg_path, args).await,
+        Command::Backup(args) => install::backup(cfg_path, args).await,
+        Command::Upgrade(args) => install::upgrade(cfg_path, args).await,
+        Command::Restore(args) => install::restore(cfg_path, args).await,
         Command::Quickstart(args) => run::quickstart(cfg_path, args).await,
         Command::Serve(args) => run::serve(cfg_path, args).await,
         Command::Migrate { action } => admin::migrate(cfg_path, action).await,

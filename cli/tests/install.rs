@@ -352,3 +352,101 @@ async fn doctor_reports_each_check_with_a_fix_and_fails_on_errors() {
     assert_eq!((code, status(&r, "config")), (Some(1), "error"), "{r}");
     assert!(r["checks"][0]["detail"].as_str().unwrap().contains("server.listen"), "{r}");
 }
+
+/// `megashop` with the staged install's config.
+fn with_config(s: &Staged, args: &[&str]) -> Output {
+    megashop().arg("--config").arg(s.path("etc/megashop/megashop.toml")).args(args).output().unwrap()
+}
+
+#[tokio::test]
+async fn backup_then_damage_then_restore_gives_the_same_data_back() {
+    let db = TestDb::empty().await;
+    let s = Staged::new(&db);
+    assert!(s.install(&["--yes"]).status.success());
+    let dir = db.dir.path();
+    let out = with_config(&s, &["demo", "seed", "--products", "40", "--variants", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = dir.join("before.csv");
+    let out = with_config(&s, &["export", before.to_str().unwrap(), "--store", "demo"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let archive = dir.join("backup.tar.gz");
+    let out = with_config(&s, &["backup", "-o", archive.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("backup written to"), "{}", text(&out.stdout));
+
+    // Damage: one product renamed, every other hidden, and the config changed.
+    let csv = std::fs::read_to_string(&before).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let first = lines.next().unwrap();
+    let damaged = dir.join("damage.csv");
+    std::fs::write(&damaged, format!("{header}\n{first}\n")).unwrap();
+    let out = with_config(&s, &["import", damaged.to_str().unwrap(), "--store", "demo", "--hide-missing"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let hurt = dir.join("hurt.csv");
+    with_config(&s, &["export", hurt.to_str().unwrap(), "--store", "demo", "--status", "active"]);
+    assert_ne!(std::fs::read(&hurt).unwrap(), std::fs::read(&before).unwrap(), "the damage is real");
+    let config = s.path("etc/megashop/megashop.toml");
+    let cfg_before = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, cfg_before.replace("level = \"info\"", "level = \"debug\"")).unwrap();
+
+    // Without --yes: the archive is checked and nothing is changed.
+    let out = with_config(&s, &["restore", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("intact"), "{}", text(&out.stdout));
+    let out = with_config(&s, &["restore", archive.to_str().unwrap(), "--yes"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    let after = dir.join("after.csv");
+    let out = with_config(&s, &["export", after.to_str().unwrap(), "--store", "demo"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&after).unwrap(), csv, "the catalogue is back, byte for byte");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), cfg_before, "the config is back");
+
+    // A damaged archive is refused before anything is touched.
+    let bytes = std::fs::read(&archive).unwrap();
+    let broken = dir.join("broken.tar.gz");
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
+    let out = with_config(&s, &["restore", broken.to_str().unwrap(), "--yes"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("not a Megashop backup") || err.contains("damaged") || err.contains("missing"), "{err}");
+    let out = with_config(&s, &["export", after.to_str().unwrap(), "--store", "demo"]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&after).unwrap(), csv, "a refused restore changed nothing");
+}
+
+#[tokio::test]
+async fn upgrade_applies_pending_migrations_and_rolls_back_when_the_server_is_not_ready() {
+    let db = TestDb::empty().await;
+    let s = Staged::new(&db);
+    assert!(s.install(&["--yes"]).status.success());
+    let status = |s: &Staged| text(&with_config(s, &["migrate", "status"]).stdout);
+    // An older database: the last migration not applied yet.
+    assert!(with_config(&s, &["migrate", "down", "--steps", "1"]).status.success());
+    assert!(status(&s).contains("pending"));
+
+    // The server does not come up (nothing answers there): back to the backup.
+    let out = with_config(
+        &s,
+        &["upgrade", "--no-restart", "--ready-url", "http://127.0.0.1:1/readyz", "--ready-timeout-secs", "2"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("migrations applied: 1"), "it did migrate first: {}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("Restored"), "{}", text(&out.stderr));
+    assert!(status(&s).contains("pending"), "the rollback undid the migration: {}", status(&s));
+
+    // With the server up, the upgrade goes through and keeps its backup. (The server
+    // migrates when it starts, so the database is made older again while it runs.)
+    let mut server = serve(&s);
+    assert!(with_config(&s, &["migrate", "down", "--steps", "1"]).status.success());
+    let out = with_config(&s, &["upgrade", "--no-restart"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("migrations applied: 1"), "{}", text(&out.stdout));
+    assert!(!status(&s).contains("pending"), "{}", status(&s));
+    let backups = std::fs::read_dir(s.path("var/lib/megashop/backups")).unwrap().count();
+    assert!(backups >= 1, "the pre-upgrade backup is kept");
+}

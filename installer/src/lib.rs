@@ -12,6 +12,7 @@
 //! reload, certbot, apt): the whole install can be tested in a temporary directory.
 
 pub mod answers;
+pub mod backup;
 pub mod doctor;
 mod steps;
 
