@@ -25,11 +25,23 @@ pub enum Change {
 #[derive(Clone, Debug)]
 enum Action {
     Dir(PathBuf, u32),
-    File { path: PathBuf, content: String, mode: u32 },
-    Link { link: PathBuf, target: PathBuf },
+    File {
+        path: PathBuf,
+        content: String,
+        mode: u32,
+    },
+    Link {
+        link: PathBuf,
+        target: PathBuf,
+    },
     Store,
     Admin,
     Command(Vec<String>),
+    /// A shell script with extra environment (secrets go there, never on a command line).
+    Shell {
+        script: String,
+        env: Vec<(String, String)>,
+    },
     User,
     Start,
     None,
@@ -101,6 +113,13 @@ fn existing_secret(path: &Path) -> Option<String> {
     v.get("auth")?.get("jwt_secret")?.as_str().filter(|s| s.len() >= 32).map(str::to_string)
 }
 
+/// The `database.url` of an existing config file.
+fn existing_database_url(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: toml::Value = toml::from_str(&text).ok()?;
+    v.get("database")?.get("url")?.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
 fn random_secret() -> String {
     use rand::Rng;
     rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(48).map(char::from).collect()
@@ -124,7 +143,10 @@ fn config_text(a: &Answers, l: &Layout) -> Result<String, Error> {
     let database_url = match &a.db {
         Db::Sqlite => String::new(),
         Db::Postgres(u) => u.expose().to_string(),
-        Db::InstallPostgres => "postgres://megashop@127.0.0.1:5432/megashop".into(),
+        // A generated password, kept across re-runs (it is in the config already).
+        Db::InstallPostgres => existing_database_url(&l.config)
+            .filter(|u| u.starts_with("postgres://megashop:"))
+            .unwrap_or_else(|| format!("postgres://megashop:{}@127.0.0.1:5432/megashop", random_secret())),
     };
     let redis_url = match &a.redis {
         Redis::None => String::new(),
@@ -192,11 +214,28 @@ impl Plan {
         let real = |what: &str| if l.staged { Change::Skip(format!("--root: {what}")) } else { Change::Create };
         let mut steps = Vec::new();
 
+        let config = config_text(a, l)?;
+        let cfg = config_of(&config)?;
         if matches!(a.db, Db::InstallPostgres) {
+            // Re-run every time: each part is idempotent, and the role's password must
+            // match the one in the config.
+            let password = cfg
+                .database_url()
+                .strip_prefix("postgres://megashop:")
+                .and_then(|r| r.split('@').next())
+                .unwrap_or_default()
+                .to_string();
+            let reachable = !l.staged
+                && tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    megashop_core::db::connect(&cfg.database_url(), 1),
+                )
+                .await
+                .is_ok_and(|r| r.is_ok());
             steps.push(step(
-                "install PostgreSQL (apt) and create role and database megashop",
-                if which("psql") { Change::Keep } else { Change::Create },
-                Action::Command(vec!["sh".into(), "-c".into(), INSTALL_POSTGRES.into()]),
+                "PostgreSQL (apt): role and database megashop, the role's password as in the config",
+                if reachable { Change::Keep } else { Change::Create },
+                Action::Shell { script: INSTALL_POSTGRES.into(), env: vec![("MEGASHOP_DB_PASSWORD".into(), password)] },
             ));
         }
         if matches!(a.redis, Redis::Install) {
@@ -231,8 +270,6 @@ impl Plan {
             let change = if dir.is_dir() { Change::Keep } else { Change::Create };
             steps.push(step(format!("directory {}", dir.display()), change, Action::Dir(dir.clone(), mode)));
         }
-        let config = config_text(a, l)?;
-        let cfg = config_of(&config)?;
         steps.push(file_step("config", &l.config, config, 0o600));
 
         // The database: migrations, the store, the admin.
@@ -448,6 +485,18 @@ impl Plan {
                     }
                 }
                 Action::Command(argv) => run(argv).map_err(|e| fail(s, e))?,
+                Action::Shell { script, env } => {
+                    let out = std::process::Command::new("sh")
+                        .arg("-c")
+                        .arg(script)
+                        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                        .output()
+                        .map_err(|e| fail(s, e.to_string()))?;
+                    if !out.status.success() {
+                        let err = String::from_utf8_lossy(&out.stderr);
+                        return Err(fail(s, err.lines().last().unwrap_or("").trim().to_string()));
+                    }
+                }
                 Action::User => run(&[
                     "useradd".into(),
                     "--system".into(),
@@ -472,11 +521,17 @@ impl Plan {
     }
 }
 
-const INSTALL_POSTGRES: &str = "DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql \
-    && (runuser -u postgres -- psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='megashop'\" | grep -q 1 \
-        || runuser -u postgres -- createuser megashop) \
-    && (runuser -u postgres -- psql -tAc \"SELECT 1 FROM pg_database WHERE datname='megashop'\" | grep -q 1 \
-        || runuser -u postgres -- createdb -O megashop megashop)";
+/// Installs PostgreSQL if missing, creates the role and database `megashop` if missing,
+/// and sets the role's password from `$MEGASHOP_DB_PASSWORD` (read by psql from stdin, so
+/// it never appears in a process list).
+const INSTALL_POSTGRES: &str = "set -e
+command -v psql >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+systemctl start postgresql 2>/dev/null || true
+runuser -u postgres -- psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='megashop'\" | grep -q 1 \\
+    || runuser -u postgres -- createuser --login megashop
+printf \"ALTER ROLE megashop WITH LOGIN PASSWORD '%s';\\n\" \"$MEGASHOP_DB_PASSWORD\" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1
+runuser -u postgres -- psql -tAc \"SELECT 1 FROM pg_database WHERE datname='megashop'\" | grep -q 1 \\
+    || runuser -u postgres -- createdb -O megashop megashop";
 
 fn which(cmd: &str) -> bool {
     std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file())).unwrap_or(false)
