@@ -152,7 +152,7 @@ pub async fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{} http://{}/ (API: /api/docs).",
                 t("Done. The administrator signs in at", "Готово. Администратор входит на"),
-                plan_domain(&plan)
+                plan.domain()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -162,10 +162,6 @@ pub async fn install(args: InstallArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
-}
-
-fn plan_domain(plan: &Plan) -> String {
-    plan.render().lines().next().and_then(|l| l.split_whitespace().nth(2)).unwrap_or("").to_string()
 }
 
 /// An installer input error as a CLI error (exit status 2, every problem on its line).

@@ -34,6 +34,7 @@ enum Action {
         link: PathBuf,
         target: PathBuf,
     },
+    Database,
     Store,
     Admin,
     Command(Vec<String>),
@@ -287,7 +288,7 @@ impl Plan {
                 Err(e) => Change::Update(format!("      cannot read the migration status: {e}\n")),
             },
         };
-        steps.push(step(format!("database {} and its migrations", db_label(&cfg)), migrations, Action::None));
+        steps.push(step(format!("database {} and its migrations", db_label(&cfg)), migrations, Action::Database));
         let store = match &conn {
             None => Change::Create,
             Some(c) => store_change(c, a).await,
@@ -390,6 +391,11 @@ impl Plan {
         Ok(Plan { steps, answers, layout, config: cfg })
     }
 
+    /// The store's domain.
+    pub fn domain(&self) -> &str {
+        &self.answers.domain
+    }
+
     /// True when every step is `keep` or `skip`.
     pub fn is_noop(&self) -> bool {
         self.steps.iter().all(|s| matches!(s.change, Change::Keep | Change::Skip(_)))
@@ -437,7 +443,7 @@ impl Plan {
                 continue;
             }
             match &s.action {
-                Action::None if s.name.starts_with("database") => {
+                Action::Database => {
                     if let Some(dir) = sqlite_dir(&self.config) {
                         std::fs::create_dir_all(dir).map_err(|e| fail(s, e.to_string()))?;
                     }
@@ -597,11 +603,7 @@ async fn store_change(c: &megashop_core::db::DatabaseConnection, a: &Answers) ->
     let Ok(t) = tenancy::by_slug(c, &a.slug()).await else { return Change::Create };
     let cx = TenantCx::new(Arc::new(t.clone()), c.clone());
     let mut d = String::new();
-    let domains = tenancy::list(c)
-        .await
-        .ok()
-        .and_then(|l| l.into_iter().find(|v| v.id == t.id).map(|v| v.domains))
-        .unwrap_or_default();
+    let domains = tenancy::domains(c, &t).await.unwrap_or_default();
     if !domains.contains(&a.domain) {
         let _ = writeln!(d, "      + domain {}", a.domain);
     }
@@ -647,7 +649,7 @@ async fn ensure_store(c: &megashop_core::db::DatabaseConnection, a: &Answers) ->
         }
     };
     let mut t = t;
-    let domains = tenancy::list(c).await?.into_iter().find(|v| v.id == t.id).map(|v| v.domains).unwrap_or_default();
+    let domains = tenancy::domains(c, &t).await?;
     if !domains.contains(&a.domain) {
         tenancy::add_domain(c, &t, &a.domain).await?;
     }

@@ -177,6 +177,19 @@ impl Problems {
         }
     }
 
+    /// The value of `r`, or `None` with its field errors recorded here; other errors
+    /// (database, internal) pass through. For checks that report all fields at once.
+    pub fn absorb<T>(&mut self, r: Result<T>) -> Result<Option<T>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::Validation(v)) => {
+                self.0.extend(v);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The recorded problems.
     pub fn into_inner(self) -> Vec<FieldError> {
         self.0

@@ -102,17 +102,24 @@ impl Redis {
                 return Err("waiting before reconnecting".into());
             }
         }
-        let mut guard = self.conn.lock().await;
-        if guard.is_none() {
-            match self.client.get_multiplexed_async_connection().await {
-                Ok(c) => *guard = Some(c),
-                Err(e) => {
-                    self.backoff();
-                    return Err(e.to_string());
+        // The lock only hands out the shared connection (a multiplexed one is cheap to clone
+        // and serves concurrent requests); the commands run without it.
+        let mut conn = {
+            let mut guard = self.conn.lock().await;
+            if guard.is_none() {
+                match self.client.get_multiplexed_async_connection().await {
+                    Ok(c) => *guard = Some(c),
+                    Err(e) => {
+                        self.backoff();
+                        return Err(e.to_string());
+                    }
                 }
             }
-        }
-        let Some(conn) = guard.as_mut() else { return Err("no connection".into()) };
+            match guard.as_ref() {
+                Some(c) => c.clone(),
+                None => return Err("no connection".into()),
+            }
+        };
         let key = format!("megashop:rl:{key}");
         let secs = window.as_secs().max(1);
         // A window starts with the first attempt: SET NX EX, then count.
@@ -129,12 +136,12 @@ impl Redis {
             .arg(&key)
             .cmd("TTL")
             .arg(&key)
-            .query_async(conn)
+            .query_async(&mut conn)
             .await;
         match res {
             Ok(v) => Ok(v),
             Err(e) => {
-                *guard = None;
+                *self.conn.lock().await = None;
                 self.backoff();
                 Err(e.to_string())
             }

@@ -266,6 +266,19 @@ pub async fn create(db: &DatabaseConnection, input: NewTenant) -> Result<tenant:
     Ok(t)
 }
 
+/// The domains of a store, primary first.
+pub async fn domains(db: &DatabaseConnection, t: &tenant::Model) -> Result<Vec<String>> {
+    Ok(tenant_domain::Entity::find()
+        .filter(tenant_domain::Column::TenantId.eq(t.id))
+        .order_by_desc(tenant_domain::Column::IsPrimary)
+        .order_by_asc(tenant_domain::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.domain)
+        .collect())
+}
+
 /// Adds a domain to a store (`Taken` when another store serves it; nothing when this one
 /// already does).
 pub async fn add_domain(db: &DatabaseConnection, t: &tenant::Model, domain: &str) -> Result<()> {

@@ -230,16 +230,7 @@ async fn staff_and_customers_of_one_store_get_nothing_from_another() {
 
 #[tokio::test]
 async fn an_owner_invites_staff_who_set_a_password_and_roles_can_be_taken_away() {
-    let mail = FakeSmtp::start().await;
-    let port = mail.port();
-    let s = TestServer::start_with(move |c| {
-        c.notify.email.provider = "smtp".into();
-        c.notify.email.smtp.host = "127.0.0.1".into();
-        c.notify.email.smtp.port = port;
-        c.notify.email.smtp.tls = "none".into();
-        c.notify.poll_interval_ms = 50;
-    })
-    .await;
+    let (s, mail) = with_mail().await;
     let (a, _) = s.store("a", "a.test").await;
     staff_member(&s, &a, "owner@a.test", "owner").await;
     let owner = token(&s, "a.test", "owner@a.test").await;
@@ -247,15 +238,7 @@ async fn an_owner_invites_staff_who_set_a_password_and_roles_can_be_taken_away()
     assert_eq!((r.status, r.body["active"].as_bool()), (StatusCode::CREATED, Some(false)), "{:?}", r.body);
     let r = s.post("a.test", "/api/v1/staff", &owner, json!({"email": "x@a.test", "role": "admin"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "unknown role");
-    let mut link = None;
-    for _ in 0..500 {
-        link = mail.last_link_for("masha@a.test");
-        if link.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let link = link.expect("the invitation email");
+    let link = link_for(&mail, "masha@a.test").await.expect("the invitation email");
     assert!(link.contains("/admin/invite?token="), "{link}");
     let tok = link.split("token=").nth(1).unwrap();
     let r = s
@@ -368,16 +351,7 @@ async fn tokens_that_must_not_pass_get_a_401_with_a_stable_code() {
 
 #[tokio::test]
 async fn a_staff_member_resets_a_forgotten_password_and_every_session_ends() {
-    let mail = FakeSmtp::start().await;
-    let port = mail.port();
-    let s = TestServer::start_with(move |c| {
-        c.notify.email.provider = "smtp".into();
-        c.notify.email.smtp.host = "127.0.0.1".into();
-        c.notify.email.smtp.port = port;
-        c.notify.email.smtp.tls = "none".into();
-        c.notify.poll_interval_ms = 50;
-    })
-    .await;
+    let (s, mail) = with_mail().await;
     let (a, _) = s.store("a", "a.test").await;
     let (b, _) = s.store("b", "b.test").await;
     staff_member(&s, &a, "olga@a.test", "manager").await;
@@ -399,15 +373,7 @@ async fn a_staff_member_resets_a_forgotten_password_and_every_session_ends() {
         .call(Method::POST, "a.test", "/api/v1/staff/auth/password/forgot", None, Some(json!({"login": "olga@a.test"})))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let mut link = None;
-    for _ in 0..500 {
-        link = mail.last_link_for("olga@a.test");
-        if link.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let link = link.expect("the reset letter");
+    let link = link_for(&mail, "olga@a.test").await.expect("the reset letter");
     assert!(link.contains("/admin/reset?token="), "{link}");
     assert!(mail.messages().iter().all(|m| !m.to.iter().any(|t| t == "nobody@a.test")));
     let tok = link.split("token=").nth(1).unwrap();
@@ -482,4 +448,30 @@ async fn with_redis_configured_the_server_counts_attempts_there() {
 fn rand_u16() -> u16 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) % 65_000)
         as u16
+}
+
+/// A server whose emails go to a fake SMTP server.
+async fn with_mail() -> (TestServer, FakeSmtp) {
+    let mail = FakeSmtp::start().await;
+    let port = mail.port();
+    let s = TestServer::start_with(move |c| {
+        c.notify.email.provider = "smtp".into();
+        c.notify.email.smtp.host = "127.0.0.1".into();
+        c.notify.email.smtp.port = port;
+        c.notify.email.smtp.tls = "none".into();
+        c.notify.poll_interval_ms = 50;
+    })
+    .await;
+    (s, mail)
+}
+
+/// The first link of the newest letter to `addr`, waiting up to 10 s for the worker.
+async fn link_for(mail: &FakeSmtp, addr: &str) -> Option<String> {
+    for _ in 0..500 {
+        if let Some(l) = mail.last_link_for(addr) {
+            return Some(l);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
 }

@@ -279,21 +279,8 @@ impl Codes {
         purpose: Purpose,
         token: &str,
     ) -> Result<verification_code::Model> {
-        let invalid = || Error::Unauthorized { reason: "link_invalid" };
-        if token.len() > 100 {
-            return Err(invalid());
-        }
-        let row = cx
-            .select::<verification_code::Entity>()
-            .filter(verification_code::Column::SecretHash.eq(Self::link_hash(token.trim())))
-            .filter(verification_code::Column::Purpose.eq(purpose.as_str()))
-            .one(db)
-            .await?
-            .ok_or_else(invalid)?;
-        if row.used_at.is_some() || row.expires_at <= chrono::Utc::now() {
-            return Err(invalid());
-        }
-        used(cx, db, row).await.map_err(|_| invalid())
+        let row = self.peek_link(cx, db, purpose, token).await?;
+        self.consume(cx, db, row).await
     }
 }
 

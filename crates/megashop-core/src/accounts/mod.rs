@@ -372,19 +372,9 @@ impl Accounts {
     /// the answer is the same either way.
     pub async fn register_email(&self, cx: &TenantCx, req: &Request, body: RegisterEmail) -> Result<()> {
         let mut p = crate::error::Problems::default();
-        let email = match contact::email("email", &body.email) {
-            Ok(e) => Some(e),
-            Err(Error::Validation(v)) => {
-                v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        if let Err(Error::Validation(v)) =
-            password::check("password", &body.password, self.cfg.password_min_length, &[email.as_deref().unwrap_or("")])
-        {
-            v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-        }
+        let email = p.absorb(contact::email("email", &body.email))?;
+        let personal = [email.as_deref().unwrap_or("")];
+        p.absorb(password::check("password", &body.password, self.cfg.password_min_length, &personal))?;
         let name = clean_name(&mut p, body.name.as_deref());
         p.finish()?;
         let email = email.unwrap_or_default();
@@ -402,21 +392,26 @@ impl Accounts {
             .await?;
         } else {
             let a = new_account(cx, Some(email.clone()), None, name, Some(hash), &req.locale).insert(&txn).await?;
-            let token = self.codes.issue_link(cx, &txn, Some(a.id), Purpose::VerifyEmail, &email).await?;
-            let link = format!("{}/account/confirm?token={token}", req.base_url);
-            notify::enqueue(
-                &txn,
-                Self::message(
-                    cx,
-                    &to,
-                    "email_confirm",
-                    &req.locale,
-                    serde_json::json!({ "link": link, "name": a.name }),
-                ),
-            )
-            .await?;
+            self.send_email_confirmation(cx, &txn, req, &a, &email).await?;
         }
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// Queues the confirmation link for `email` of account `a` (in the caller's transaction).
+    async fn send_email_confirmation(
+        &self,
+        cx: &TenantCx,
+        txn: &impl ConnectionTrait,
+        req: &Request,
+        a: &account::Model,
+        email: &str,
+    ) -> Result<()> {
+        let token = self.codes.issue_link(cx, txn, Some(a.id), Purpose::VerifyEmail, email).await?;
+        let link = format!("{}/account/confirm?token={token}", req.base_url);
+        let to = Contact::Email(email.to_string());
+        let payload = serde_json::json!({ "link": link, "name": a.name });
+        notify::enqueue(txn, Self::message(cx, &to, "email_confirm", &req.locale, payload)).await?;
         Ok(())
     }
 
@@ -501,10 +496,7 @@ impl Accounts {
         let phone = contact::phone("phone", &body.phone)?;
         let mut p = crate::error::Problems::default();
         if let Some(pw) = &body.password {
-            if let Err(Error::Validation(v)) = password::check("password", pw, self.cfg.password_min_length, &[&phone])
-            {
-                v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-            }
+            p.absorb(password::check("password", pw, self.cfg.password_min_length, &[&phone]))?;
         }
         let name = clean_name(&mut p, body.name.as_deref());
         p.finish()?;
@@ -681,22 +673,12 @@ impl Accounts {
     ) -> Result<AccountView> {
         let a = self.customer(cx, id).await?;
         let mut p = crate::error::Problems::default();
-        let email = match body.email.as_deref().map(|e| contact::email("email", e)) {
-            Some(Ok(e)) => Some(e),
-            Some(Err(Error::Validation(v))) => {
-                v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-                None
-            }
-            Some(Err(e)) => return Err(e),
+        let email = match body.email.as_deref() {
+            Some(e) => p.absorb(contact::email("email", e))?,
             None => None,
         };
-        let phone = match body.phone.as_deref().map(|e| contact::phone("phone", e)) {
-            Some(Ok(e)) => Some(e),
-            Some(Err(Error::Validation(v))) => {
-                v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-                None
-            }
-            Some(Err(e)) => return Err(e),
+        let phone = match body.phone.as_deref() {
+            Some(ph) => p.absorb(contact::phone("phone", ph))?,
             None => None,
         };
         let name = match body.name.as_deref() {
@@ -711,10 +693,7 @@ impl Accounts {
         }
         if let Some(pw) = &body.password {
             let personal: Vec<&str> = [a.email.as_deref(), a.phone.as_deref()].into_iter().flatten().collect();
-            if let Err(Error::Validation(v)) = password::check("password", pw, self.cfg.password_min_length, &personal)
-            {
-                v.into_iter().for_each(|f| p.push(f.field, f.code, f.message));
-            }
+            p.absorb(password::check("password", pw, self.cfg.password_min_length, &personal))?;
         }
         p.finish()?;
         let mut new_hash = None;
@@ -739,20 +718,7 @@ impl Accounts {
         if let Some(e) = email.filter(|e| a.email.as_deref() != Some(e.as_str())) {
             self.taken(cx, &txn, &Contact::Email(e.clone()), a.id).await?;
             // Unconfirmed until the link sent to the new address is opened.
-            let token = self.codes.issue_link(cx, &txn, Some(a.id), Purpose::VerifyEmail, &e).await?;
-            let link = format!("{}/account/confirm?token={token}", req.base_url);
-            let to = Contact::Email(e.clone());
-            notify::enqueue(
-                &txn,
-                Self::message(
-                    cx,
-                    &to,
-                    "email_confirm",
-                    &req.locale,
-                    serde_json::json!({ "link": link, "name": a.name }),
-                ),
-            )
-            .await?;
+            self.send_email_confirmation(cx, &txn, req, &a, &e).await?;
             if a.email.is_none() || a.email_verified_at.is_none() {
                 am.email = Set(Some(e));
                 am.email_verified_at = Set(None);
