@@ -1,0 +1,1 @@
+//! CommerceML reader.

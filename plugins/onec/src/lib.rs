@@ -1,0 +1,3 @@
+//! The 1C plugin: the site side of the standard 1C ↔ website exchange (CommerceML).
+
+pub mod cml;
