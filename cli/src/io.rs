@@ -226,6 +226,7 @@ pub async fn import(src: &ConfigSource, args: ImportArgs) -> anyhow::Result<Exit
                 KeyArg::ExternalId => Key::ExternalId,
             },
             create_categories: !args.no_create_categories,
+            ..WriteOptions::default()
         },
         hide_missing: args.hide_missing,
         dry_run: args.dry_run,

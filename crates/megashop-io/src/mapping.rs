@@ -126,6 +126,9 @@ pub struct ProductRec {
     pub row: u64,
     /// Slug, when the file gives one (canonical `product`, Shopify `Handle`).
     pub slug: Option<String>,
+    /// The product's id in another system (plugins): it finds the product before the slug
+    /// does, and is recorded in `external_ref` (kind `product`) when written.
+    pub external_id: Option<String>,
     /// Title.
     pub title: Option<String>,
     /// Description.

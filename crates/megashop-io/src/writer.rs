@@ -51,11 +51,19 @@ pub struct WriteOptions {
     pub key: Key,
     /// Create categories named in the file that do not exist.
     pub create_categories: bool,
+    /// Whose external ids (`external_ref.integration`) the records carry: `import` for
+    /// files, a plugin's id for its syncs.
+    #[serde(default = "default_integration")]
+    pub integration: String,
+}
+
+fn default_integration() -> String {
+    EXTERNAL_INTEGRATION.to_string()
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { mode: Mode::Upsert, key: Key::Sku, create_categories: true }
+        WriteOptions { mode: Mode::Upsert, key: Key::Sku, create_categories: true, integration: default_integration() }
     }
 }
 
@@ -260,9 +268,28 @@ impl Writer {
             by_slug.insert(slug.clone(), id);
             products.insert(id, (slug, at, hash));
         }
+        // Products named by external id (plugins): the id they map to wins over the slug.
+        let ext_products: Vec<String> = batch.iter().filter_map(|p| p.external_id.clone()).collect();
+        let by_ext_product = self.refs(txn, "product", &ext_products).await?;
+        if !by_ext_product.is_empty() {
+            let ids: Vec<i64> = by_ext_product.values().copied().filter(|id| !products.contains_key(id)).collect();
+            for (id, slug, at, hash) in self.products(txn, product::Column::Id, &ids).await? {
+                by_slug.insert(slug.clone(), id);
+                products.insert(id, (slug, at, hash));
+            }
+        }
+        type Known = HashMap<i64, (String, chrono::DateTime<chrono::Utc>, Option<String>)>;
+        let product_of = |rec: &ProductRec, products: &Known, by_slug: &HashMap<String, i64>| -> Option<i64> {
+            if let Some(id) = rec.external_id.as_ref().and_then(|e| by_ext_product.get(e)) {
+                if products.contains_key(id) {
+                    return Some(*id);
+                }
+            }
+            by_slug.get(rec.slug.as_ref()?).copied()
+        };
         {
             let known = |rec: &ProductRec| {
-                let id = by_slug.get(rec.slug.as_ref()?)?;
+                let id = &product_of(rec, &products, &by_slug)?;
                 let (_, at, hash) = products.get(id)?;
                 (hash.as_deref()? == stamp(content_hash(rec, present), at)).then_some(*id)
             };
@@ -290,21 +317,7 @@ impl Writer {
         if self.opts.key == Key::ExternalId {
             let ext: Vec<String> =
                 batch.iter().flat_map(|p| p.variants.iter().filter_map(|v| v.external_id.clone())).collect();
-            for chunk in ext.chunks(5000) {
-                let rows: Vec<(String, i64)> = self
-                    .cx
-                    .select::<external_ref::Entity>()
-                    .select_only()
-                    .columns([external_ref::Column::ExternalId, external_ref::Column::InternalId])
-                    .filter(external_ref::Column::Integration.eq(EXTERNAL_INTEGRATION))
-                    .filter(external_ref::Column::EntityKind.eq("variant"))
-                    .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
-                    .into_tuple()
-                    .all(txn)
-                    .await
-                    .map_err(db)?;
-                by_external.extend(rows);
-            }
+            by_external = self.refs(txn, "variant", &ext).await?;
         }
         skus.sort_unstable();
         skus.dedup();
@@ -375,8 +388,9 @@ impl Writer {
         let mut planned: HashMap<i64, usize> = HashMap::new();
         let mut new_slugs: Vec<String> = Vec::new();
         for rec in batch {
-            let id = match &rec.slug {
-                Some(s) => by_slug.get(s).copied(),
+            let id = match product_of(&rec, &products, &by_slug) {
+                Some(id) => Some(id),
+                None if rec.slug.is_some() => None,
                 None => rec.variants.iter().find_map(|v| existing_variant(v).map(|x| x.1)),
             };
             let mut rec = rec;
@@ -570,6 +584,9 @@ impl Writer {
             self.seen.insert(id);
             pids.push(id);
         }
+        let product_refs: Vec<(String, i64)> =
+            plans.iter().zip(&pids).filter_map(|(plan, id)| Some((plan.rec.external_id.clone()?, *id))).collect();
+        self.put_refs(txn, "product", product_refs).await?;
 
         // 5. Attributes: clear the keys the file names, insert the values it gives.
         // Existing products only (new ones have nothing to clear), grouped by the set of
@@ -696,26 +713,7 @@ impl Writer {
         if self.opts.key == Key::ExternalId || var_rows.iter().any(|(_, v, _)| v.external_id.is_some()) {
             let refs: Vec<(String, i64)> =
                 var_rows.iter().filter_map(|(_, v, _)| Some((v.external_id.clone()?, vid(&v.sku)?))).collect();
-            let mut values: Vec<Value> = Vec::with_capacity(refs.len() * 6);
-            for (ext, id) in refs {
-                values.extend([
-                    tid.into(),
-                    EXTERNAL_INTEGRATION.into(),
-                    "variant".into(),
-                    ext.into(),
-                    id.into(),
-                    self.now.into(),
-                ]);
-            }
-            Bulk::upsert(
-                "external_ref",
-                &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "updated_at"],
-                &["tenant_id", "integration", "entity_kind", "external_id"],
-                &["internal_id", "updated_at"],
-                &[],
-            )
-            .run(txn, values)
-            .await?;
+            self.put_refs(txn, "variant", refs).await?;
         }
 
         // 7. Prices and stock: upsert the values, delete the cleared. Variants created just
@@ -795,6 +793,66 @@ impl Writer {
                     .map_err(db)?;
             }
         }
+        Ok(())
+    }
+
+    /// Internal ids of the records of `kind` with these external ids (of this writer's
+    /// integration).
+    async fn refs(
+        &self,
+        txn: &DatabaseTransaction,
+        kind: &str,
+        ext: &[String],
+    ) -> Result<HashMap<String, i64>, crate::ImportError> {
+        let mut out = HashMap::new();
+        for chunk in ext.chunks(5000) {
+            let rows: Vec<(String, i64)> = self
+                .cx
+                .select::<external_ref::Entity>()
+                .select_only()
+                .columns([external_ref::Column::ExternalId, external_ref::Column::InternalId])
+                .filter(external_ref::Column::Integration.eq(self.opts.integration.as_str()))
+                .filter(external_ref::Column::EntityKind.eq(kind))
+                .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(txn)
+                .await
+                .map_err(db)?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Records external id → internal id pairs of `kind` (of this writer's integration).
+    async fn put_refs(
+        &self,
+        txn: &DatabaseTransaction,
+        kind: &str,
+        refs: Vec<(String, i64)>,
+    ) -> Result<(), crate::ImportError> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let mut values: Vec<Value> = Vec::with_capacity(refs.len() * 6);
+        for (ext, id) in refs {
+            values.extend([
+                self.cx.id().into(),
+                self.opts.integration.clone().into(),
+                kind.into(),
+                ext.into(),
+                id.into(),
+                self.now.into(),
+            ]);
+        }
+        Bulk::upsert(
+            "external_ref",
+            &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "updated_at"],
+            &["tenant_id", "integration", "entity_kind", "external_id"],
+            &["internal_id", "updated_at"],
+            &[],
+        )
+        .run(txn, values)
+        .await?;
         Ok(())
     }
 
@@ -1131,6 +1189,7 @@ pub fn content_hash(p: &ProductRec, present: &Present) -> u128 {
         buf.extend_from_slice(&(*i as u32).to_le_bytes());
     }
     put_opt(&mut buf, &p.slug);
+    put_opt(&mut buf, &p.external_id);
     put_opt(&mut buf, &p.title);
     put_opt(&mut buf, &p.description);
     put_opt(&mut buf, &p.status);

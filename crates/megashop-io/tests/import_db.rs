@@ -450,3 +450,57 @@ async fn header_problems_name_the_header_row_below_title_lines() {
     let got: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.row, p.code)).collect();
     assert_eq!(got, vec![(4, "unknown_price_type")], "{:?}", r.problems);
 }
+
+/// Plugins key products and variants by their own ids: a renamed product (new title, no
+/// slug) is found again by its external id, and refs of one integration do not meet
+/// another's.
+#[tokio::test]
+async fn products_keyed_by_a_plugins_external_ids() {
+    use megashop_core::entity::external_ref;
+    use megashop_io::mapping::{Present, ProductRec, VariantRec};
+    use megashop_io::profile::Field;
+    use megashop_io::writer::{self, Key, Writer};
+    use sea_orm::TransactionTrait;
+
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let targets = writer::targets(&cx).await.unwrap();
+    let present = Present { fields: vec![Field::Title, Field::Sku], ..Present::default() };
+    let opts = WriteOptions { key: Key::ExternalId, integration: "1c".into(), ..WriteOptions::default() };
+    let rec = |title: &str, sku: &str| ProductRec {
+        external_id: Some("guid-1".into()),
+        title: Some(title.into()),
+        variants: vec![VariantRec { sku: sku.into(), external_id: Some("guid-1".into()), ..VariantRec::default() }],
+        ..ProductRec::default()
+    };
+    for (title, sku) in [("Чайник", "K-1"), ("Чайник электрический", "K-1"), ("Чайник электрический", "K-2")]
+    {
+        let txn = cx.db.begin().await.unwrap();
+        let mut w = Writer::new(&cx, opts.clone(), &targets).await.unwrap();
+        let mut problems = Vec::new();
+        w.write(&txn, vec![rec(title, sku)], &present, &mut problems).await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        txn.commit().await.unwrap();
+    }
+    let products = cx.select::<product::Entity>().all(&cx.db).await.unwrap();
+    assert_eq!(products.len(), 1, "one product, found again by its external id");
+    assert_eq!(products[0].title, "Чайник электрический");
+    let variants = cx.select::<variant::Entity>().all(&cx.db).await.unwrap();
+    assert_eq!(variants.iter().map(|v| v.sku.as_str()).collect::<Vec<_>>(), ["K-2"], "renamed, not duplicated");
+    let refs = cx.select::<external_ref::Entity>().all(&cx.db).await.unwrap();
+    let mut kinds: Vec<(String, String, i64)> =
+        refs.iter().map(|r| (r.integration.clone(), r.entity_kind.clone(), r.internal_id)).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [("1c".to_string(), "product".to_string(), products[0].id), ("1c".into(), "variant".into(), variants[0].id)]
+    );
+    // The same external id under another integration is someone else's product.
+    let txn = cx.db.begin().await.unwrap();
+    let other = WriteOptions { integration: "moysklad".into(), ..opts.clone() };
+    let mut w = Writer::new(&cx, other, &targets).await.unwrap();
+    let mut problems = Vec::new();
+    w.write(&txn, vec![rec("Другой", "M-1")], &present, &mut problems).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(count_products(&cx).await, 2);
+}
