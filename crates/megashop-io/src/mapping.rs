@@ -135,6 +135,9 @@ pub struct ProductRec {
     pub description: Option<String>,
     /// Category path.
     pub category: Option<Vec<String>>,
+    /// The category's id, when the caller resolved it (plugins map their own groups); it
+    /// wins over `category`.
+    pub category_id: Option<i64>,
     /// Status.
     pub status: Option<String>,
     /// Images.

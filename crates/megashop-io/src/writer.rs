@@ -141,8 +141,19 @@ impl Writer {
     /// Prepares a writer: loads ids of price types and warehouses (in [`Targets`] order)
     /// and the category tree.
     pub async fn new(cx: &TenantCx, opts: WriteOptions, t: &Targets) -> Result<Writer, DbErr> {
-        let pts = cx.select::<price_type::Entity>().all(&cx.db).await?;
-        let whs = cx.select::<warehouse::Entity>().all(&cx.db).await?;
+        Writer::load(&cx.db, cx, opts, t).await
+    }
+
+    /// Like [`Writer::new`], reading through `conn`: a transaction that has just created
+    /// price types, warehouses or categories sees them.
+    pub async fn load<C: ConnectionTrait>(
+        conn: &C,
+        cx: &TenantCx,
+        opts: WriteOptions,
+        t: &Targets,
+    ) -> Result<Writer, DbErr> {
+        let pts = cx.select::<price_type::Entity>().all(conn).await?;
+        let whs = cx.select::<warehouse::Entity>().all(conn).await?;
         let price_type_ids = t
             .price_types
             .iter()
@@ -150,7 +161,7 @@ impl Writer {
             .collect();
         let warehouse_ids =
             t.warehouses.iter().map(|c| whs.iter().find(|x| x.code == *c).map(|x| x.id).unwrap_or(0)).collect();
-        let cats = cx.select::<category::Entity>().all(&cx.db).await?;
+        let cats = cx.select::<category::Entity>().all(conn).await?;
         let by_id: HashMap<i64, &category::Model> = cats.iter().map(|c| (c.id, c)).collect();
         let mut categories = HashMap::new();
         for c in &cats {
@@ -495,9 +506,10 @@ impl Writer {
         // 3. Categories.
         let mut category_of: Vec<Option<i64>> = Vec::with_capacity(plans.len());
         for plan in &plans {
-            match &plan.rec.category {
-                Some(path) => category_of.push(self.category(txn, path, plan.rec.row, problems).await?),
-                None => category_of.push(None),
+            match (plan.rec.category_id, &plan.rec.category) {
+                (Some(id), _) => category_of.push(Some(id)),
+                (None, Some(path)) => category_of.push(self.category(txn, path, plan.rec.row, problems).await?),
+                (None, None) => category_of.push(None),
             }
         }
 
@@ -1198,6 +1210,7 @@ pub fn content_hash(p: &ProductRec, present: &Present) -> u128 {
     for c in p.category.iter().flatten() {
         put(&mut buf, c.as_bytes());
     }
+    buf.extend_from_slice(&p.category_id.unwrap_or(-1).to_le_bytes());
     put(&mut buf, b"images");
     for i in &p.images {
         put(&mut buf, i.as_bytes());
