@@ -129,6 +129,9 @@ pub struct ProductRec {
     /// The product's id in another system (plugins): it finds the product before the slug
     /// does, and is recorded in `external_ref` (kind `product`) when written.
     pub external_id: Option<String>,
+    /// A hash of the other system's payload for this product, stored with its
+    /// `external_ref` so the next sync can skip it when unchanged.
+    pub external_hash: Option<String>,
     /// Title.
     pub title: Option<String>,
     /// Description.
@@ -173,6 +176,9 @@ pub struct VariantRec {
     pub stock: Vec<(usize, Option<i64>)>,
     /// External id.
     pub external_id: Option<String>,
+    /// A hash of the other system's payload for this variant (see
+    /// [`ProductRec::external_hash`]).
+    pub external_hash: Option<String>,
 }
 
 /// A column bound to what it fills, with store codes resolved.
@@ -893,6 +899,7 @@ fn add_variant(p: &mut ProductRec, row: Row, sku: SkuSource, problems: &mut Vec<
         prices: row.prices,
         stock: row.stock,
         external_id: row.external_id,
+        external_hash: None,
     });
 }
 

@@ -596,8 +596,11 @@ impl Writer {
             self.seen.insert(id);
             pids.push(id);
         }
-        let product_refs: Vec<(String, i64)> =
-            plans.iter().zip(&pids).filter_map(|(plan, id)| Some((plan.rec.external_id.clone()?, *id))).collect();
+        let product_refs: Vec<(String, i64, Option<String>)> = plans
+            .iter()
+            .zip(&pids)
+            .filter_map(|(plan, id)| Some((plan.rec.external_id.clone()?, *id, plan.rec.external_hash.clone())))
+            .collect();
         self.put_refs(txn, "product", product_refs).await?;
 
         // 5. Attributes: clear the keys the file names, insert the values it gives.
@@ -723,8 +726,10 @@ impl Writer {
 
         // External ids.
         if self.opts.key == Key::ExternalId || var_rows.iter().any(|(_, v, _)| v.external_id.is_some()) {
-            let refs: Vec<(String, i64)> =
-                var_rows.iter().filter_map(|(_, v, _)| Some((v.external_id.clone()?, vid(&v.sku)?))).collect();
+            let refs: Vec<(String, i64, Option<String>)> = var_rows
+                .iter()
+                .filter_map(|(_, v, _)| Some((v.external_id.clone()?, vid(&v.sku)?, v.external_hash.clone())))
+                .collect();
             self.put_refs(txn, "variant", refs).await?;
         }
 
@@ -835,32 +840,34 @@ impl Writer {
         Ok(out)
     }
 
-    /// Records external id → internal id pairs of `kind` (of this writer's integration).
+    /// Records external id → internal id pairs of `kind` (of this writer's integration),
+    /// with the hash of the payload written (none voids an older one).
     async fn put_refs(
         &self,
         txn: &DatabaseTransaction,
         kind: &str,
-        refs: Vec<(String, i64)>,
+        refs: Vec<(String, i64, Option<String>)>,
     ) -> Result<(), crate::ImportError> {
         if refs.is_empty() {
             return Ok(());
         }
-        let mut values: Vec<Value> = Vec::with_capacity(refs.len() * 6);
-        for (ext, id) in refs {
+        let mut values: Vec<Value> = Vec::with_capacity(refs.len() * 7);
+        for (ext, id, hash) in refs {
             values.extend([
                 self.cx.id().into(),
                 self.opts.integration.clone().into(),
                 kind.into(),
                 ext.into(),
                 id.into(),
+                hash.into(),
                 self.now.into(),
             ]);
         }
         Bulk::upsert(
             "external_ref",
-            &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "updated_at"],
+            &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "payload_hash", "updated_at"],
             &["tenant_id", "integration", "entity_kind", "external_id"],
-            &["internal_id", "updated_at"],
+            &["internal_id", "payload_hash", "updated_at"],
             &[],
         )
         .run(txn, values)
