@@ -12,6 +12,7 @@ mod m20261123_000003_delivery_and_content;
 mod m20261123_000004_import;
 mod m20261123_000005_bulk_write;
 mod m20261123_000006_accounts;
+mod m20261123_000007_integrations;
 
 /// The ordered list of Megashop migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_import::Migration),
             Box::new(m20261123_000005_bulk_write::Migration),
             Box::new(m20261123_000006_accounts::Migration),
+            Box::new(m20261123_000007_integrations::Migration),
         ]
     }
 }

@@ -58,6 +58,97 @@ pub struct Config {
     pub geoip: GeoipConfig,
     /// Delivery of emails and SMS (codes, confirmations).
     pub notify: crate::notify::NotifyConfig,
+    /// Integrations (plugins): credential encryption, the scheduler, HTTP retries.
+    pub integrations: IntegrationsConfig,
+}
+
+/// `[integrations]`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrationsConfig {
+    /// Key that encrypts integration credentials at rest: 32 bytes, base64. Empty: derived
+    /// from the JWT signing secret (`auth.jwt_secret` or `data_dir/jwt.secret`).
+    pub secret_key: Secret,
+    /// Earlier keys (base64), still used to decrypt credentials they encrypted.
+    pub previous_secret_keys: Vec<Secret>,
+    /// Run scheduled integrations in this server process.
+    pub scheduler: bool,
+    /// How often the scheduler looks for due integrations, in seconds.
+    pub scheduler_poll_secs: u64,
+    /// Scheduled runs this server process runs at once.
+    pub scheduler_concurrency: u32,
+    /// Lifetime of a run's lock, renewed while the run is alive, in seconds.
+    pub lease_secs: u64,
+    /// Timeout of one HTTP request of a plugin, in seconds.
+    pub http_timeout_secs: u64,
+    /// First delay before retrying a failed HTTP request, in milliseconds (it doubles).
+    pub retry_base_ms: u64,
+    /// Longest total wait for retries of one HTTP request, in seconds.
+    pub retry_max_wait_secs: u64,
+    /// Log lines kept per run; more are counted, not stored.
+    pub max_log_lines: u64,
+    /// Largest request body a plugin's own routes accept (1C uploads), in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for IntegrationsConfig {
+    fn default() -> Self {
+        IntegrationsConfig {
+            secret_key: Secret::default(),
+            previous_secret_keys: Vec::new(),
+            scheduler: true,
+            scheduler_poll_secs: 5,
+            scheduler_concurrency: 2,
+            lease_secs: 60,
+            http_timeout_secs: 30,
+            retry_base_ms: 500,
+            retry_max_wait_secs: 120,
+            max_log_lines: 10_000,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl IntegrationsConfig {
+    /// Problems of this section, each with its key.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errs = vec![];
+        let key_ok = |s: &Secret| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(s.expose().trim()).is_ok_and(|k| k.len() == 32)
+        };
+        if !self.secret_key.is_empty() && !key_ok(&self.secret_key) {
+            errs.push(FieldError::new(
+                "integrations.secret_key",
+                "invalid_key",
+                "must be 32 random bytes in base64 (openssl rand -base64 32)",
+            ));
+        }
+        for (i, k) in self.previous_secret_keys.iter().enumerate() {
+            if !key_ok(k) {
+                errs.push(FieldError::new(
+                    format!("integrations.previous_secret_keys.{i}"),
+                    "invalid_key",
+                    "must be 32 bytes in base64",
+                ));
+            }
+        }
+        for (key, value, lo, hi) in [
+            ("integrations.scheduler_poll_secs", self.scheduler_poll_secs, 1, 3600),
+            ("integrations.scheduler_concurrency", u64::from(self.scheduler_concurrency), 1, 64),
+            ("integrations.lease_secs", self.lease_secs, 1, 3600),
+            ("integrations.http_timeout_secs", self.http_timeout_secs, 1, 3600),
+            ("integrations.retry_base_ms", self.retry_base_ms, 1, 60_000),
+            ("integrations.retry_max_wait_secs", self.retry_max_wait_secs, 0, 3600),
+            ("integrations.max_log_lines", self.max_log_lines, 10, 1_000_000),
+            ("integrations.max_body_bytes", self.max_body_bytes as u64, 1024, 1 << 40),
+        ] {
+            if !(lo..=hi).contains(&value) {
+                errs.push(FieldError::new(key, "out_of_range", format!("must be between {lo} and {hi}")));
+            }
+        }
+        errs
+    }
 }
 
 /// `[geoip]`
@@ -190,6 +281,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             geoip: GeoipConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
+            integrations: IntegrationsConfig::default(),
         }
     }
 }
@@ -357,6 +449,7 @@ impl Config {
             }
         }
         errs.extend(self.notify.validate());
+        errs.extend(self.integrations.validate());
         let r = self.redis.url.expose();
         if !(r.is_empty() || r.starts_with("redis://") || r.starts_with("rediss://")) {
             errs.push(FieldError::new("redis.url", "invalid_url", "must start with redis:// or rediss://"));
@@ -504,6 +597,29 @@ mod tests {
     fn secrets_are_redacted_in_debug() {
         let mut c = Config::default();
         c.database.url = Secret::new("postgres://u:hunter2@h/db");
-        assert!(!format!("{c:?}").contains("hunter2"));
+        c.integrations.secret_key = Secret::new("aHVudGVyMmh1bnRlcjJodW50ZXIyaHVudGVyMjEyMzQ=");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("aHVudGVy"), "{shown}");
+    }
+
+    #[test]
+    fn integration_keys_must_be_32_bytes_of_base64() {
+        let mut c = Config::default();
+        c.integrations.secret_key = Secret::new("short");
+        c.integrations.previous_secret_keys = vec![Secret::new("AAAA")];
+        c.integrations.scheduler_poll_secs = 0;
+        let Err(Error::Config(errs)) = c.validate() else { panic!("expected config errors") };
+        let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "integrations.secret_key",
+                "integrations.previous_secret_keys.0",
+                "integrations.scheduler_poll_secs"
+            ]
+        );
+        c.integrations = IntegrationsConfig::default();
+        c.integrations.secret_key = Secret::new("aHVudGVyMmh1bnRlcjJodW50ZXIyaHVudGVyMjEyMzQ=");
+        assert!(c.validate().is_ok());
     }
 }

@@ -5,9 +5,9 @@
 //! Services never call `Entity::find()` on tenant-owned tables directly.
 
 use crate::entity::{
-    account, category, content_block, delivery_method, external_ref, import_job, notification_job, price, price_type,
-    product, product_attribute, refresh_token, region, region_warehouse, staff_role, stock, tenant, tenant_domain,
-    variant, verification_code, warehouse,
+    account, category, content_block, delivery_method, external_ref, import_job, integration, integration_state,
+    notification_job, price, price_type, product, product_attribute, refresh_token, region, region_warehouse,
+    staff_role, stock, sync_error, sync_run, tenant, tenant_domain, variant, verification_code, warehouse,
 };
 use crate::error::{Error, Problems, Result};
 use crate::validate;
@@ -39,6 +39,8 @@ tenant_owned!(
     delivery_method,
     external_ref,
     import_job,
+    integration,
+    integration_state,
     notification_job,
     price,
     price_type,
@@ -49,6 +51,8 @@ tenant_owned!(
     region_warehouse,
     staff_role,
     stock,
+    sync_error,
+    sync_run,
     tenant_domain,
     variant,
     verification_code,
