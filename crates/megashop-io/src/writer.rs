@@ -841,7 +841,8 @@ impl Writer {
     }
 
     /// Records external id → internal id pairs of `kind` (of this writer's integration),
-    /// with the hash of the payload written (none voids an older one).
+    /// with the hash of the payload written (none keeps the one recorded: a record written
+    /// only for its variants keeps its own payload's hash).
     async fn put_refs(
         &self,
         txn: &DatabaseTransaction,
@@ -867,7 +868,7 @@ impl Writer {
             "external_ref",
             &["tenant_id", "integration", "entity_kind", "external_id", "internal_id", "payload_hash", "updated_at"],
             &["tenant_id", "integration", "entity_kind", "external_id"],
-            &["internal_id", "payload_hash", "updated_at"],
+            &["internal_id", "payload_hash?", "updated_at"],
             &[],
         )
         .run(txn, values)

@@ -37,6 +37,7 @@
 //! }
 //! ```
 
+pub mod catalog;
 mod context;
 mod crypto;
 pub mod engine;
@@ -60,6 +61,8 @@ pub use megashop_io::writer::Counts;
 pub use refs::{payload_hash, RefRow, Refs};
 pub use registry::Registry;
 pub use state::StateStore;
+// The catalogue write path plugins share with the importer (see `catalog`).
+pub use catalog::{CatalogOptions, CatalogTxn, Mapped};
 pub use megashop_io::problem::Problem;
 pub use megashop_io::profile::Field;
 pub use megashop_io::writer::{Key, Mode};
