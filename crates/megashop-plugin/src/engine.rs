@@ -619,12 +619,20 @@ impl Engine {
             let Some(schema_value) = schema_value else {
                 return Err(Error::NotFound { entity: "plugin", key: plugin_id.chars().take(64).collect() });
             };
+            let mut settings_patch = patch.settings.unwrap_or_default();
+            let mut creds_patch = patch.credentials.unwrap_or_default();
+            // A password given among the settings changes the credential.
+            for k in schema::credential_keys(&schema_value) {
+                if let Some(v) = settings_patch.remove(&k) {
+                    creds_patch.entry(k).or_insert(v);
+                }
+            }
             let mut settings: Map<String, Value> = serde_json::from_str(&row.settings).unwrap_or_default();
-            for (k, v) in patch.settings.unwrap_or_default() {
+            for (k, v) in settings_patch {
                 settings.insert(k, v);
             }
             let mut creds = self.credentials_of(&row)?;
-            for (k, v) in patch.credentials.unwrap_or_default() {
+            for (k, v) in creds_patch {
                 match v.as_str() {
                     Some("") | Some(MASK) => {}
                     _ => {

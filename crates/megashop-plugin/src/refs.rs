@@ -117,7 +117,8 @@ impl Refs {
         }
         let now = Utc::now();
         for chunk in rows.chunks(CHUNK) {
-            // One row per external id in a statement (PostgreSQL refuses to update a row twice).
+            // One row per external id in a statement (PostgreSQL refuses to update a row
+            // twice); the last one wins, as with one upsert after another.
             let mut seen = HashMap::new();
             for (i, (ext, _, _)) in chunk.iter().enumerate() {
                 seen.insert(*ext, i);

@@ -58,6 +58,13 @@ fn is_credential(prop: &Value) -> bool {
     prop.get("format").and_then(Value::as_str) == Some("password")
 }
 
+/// The names of the schema's credential properties.
+pub(crate) fn credential_keys(schema: &Value) -> Vec<String> {
+    properties(schema)
+        .map(|p| p.iter().filter(|(_, v)| is_credential(v)).map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default()
+}
+
 /// Settings and credentials after the checks.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Checked {
@@ -78,6 +85,8 @@ pub(crate) fn validate(
     let empty = Map::new();
     let props = properties(schema).unwrap_or(&empty);
     let mut out = Checked::default();
+    // Keys given with a bad value: reported once, not again as missing.
+    let mut bad = std::collections::HashSet::new();
     // Credentials first: a password given in both places is taken from the credentials.
     for (from, map) in [("credentials", credentials), ("settings", settings)] {
         for (k, v) in map {
@@ -100,7 +109,10 @@ pub(crate) fn validate(
                 Ok(v) => {
                     target.insert(k, v);
                 }
-                Err((code, msg)) => p.push(field, code, msg),
+                Err((code, msg)) => {
+                    p.push(field, code, msg);
+                    bad.insert(k);
+                }
             }
         }
     }
@@ -114,6 +126,9 @@ pub(crate) fn validate(
     }
     for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
         let Some(prop) = props.get(name) else { continue };
+        if bad.contains(name) {
+            continue;
+        }
         if is_credential(prop) {
             if !out.credentials.contains_key(name) {
                 p.push(format!("credentials.{name}"), "required", "must be set");

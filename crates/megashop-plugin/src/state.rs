@@ -104,12 +104,13 @@ impl StateStore {
     /// Removes every key that starts with `prefix` (case-sensitive) and returns how many.
     pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, PluginError> {
         let n = prefix.chars().count();
-        if n == 0 {
-            return Err(PluginError::Internal("delete_prefix needs a prefix".into()));
+        if n == 0 || n > 200 {
+            return Err(PluginError::Internal("delete_prefix needs a prefix of 1-200 characters".into()));
         }
+        let n = i32::try_from(n).unwrap_or(200);
         // substr() rather than LIKE: LIKE is case-insensitive on SQLite and needs escaping.
         let head = Expr::expr(
-            Func::cust(sea_orm::sea_query::Alias::new("substr")).arg(Expr::col(Column::Key)).arg(1).arg(n as i64),
+            Func::cust(sea_orm::sea_query::Alias::new("substr")).arg(Expr::col(Column::Key)).arg(1i32).arg(n),
         );
         let r = self
             .tenant
