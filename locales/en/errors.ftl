@@ -36,6 +36,15 @@ method-not-allowed = This method is not allowed on this endpoint.
 payload-too-large = The request body is too large.
 unsupported-media-type = Send the request body as application/json.
 
+# Integrations (plugins).
+sync-busy = Another run of this integration is in progress. Try again when it has finished.
+plugin-unsupported = This plugin does not support that.
+integration-config = The integration's settings or credentials are not usable.
+remote-error = The external system answered with an error.
+http-error = The external system could not be reached.
+remote-data = The data sent or received is not what the integration expects.
+import-failed = The integration could not write to the catalogue.
+
 # Entity names used in the messages above.
 entity-tenant = store
 entity-product = product
@@ -48,3 +57,6 @@ entity-delivery-method = delivery method
 entity-content = content block
 entity-import = import
 entity-report = report
+entity-integration = integration
+entity-plugin = plugin
+entity-run = run

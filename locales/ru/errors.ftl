@@ -38,6 +38,15 @@ method-not-allowed = Этот HTTP-метод здесь не поддержив
 payload-too-large = Тело запроса слишком большое.
 unsupported-media-type = Передайте тело запроса как application/json.
 
+# Интеграции (плагины).
+sync-busy = Эта интеграция уже выполняется. Повторите, когда текущий запуск закончится.
+plugin-unsupported = Этот плагин так не умеет.
+integration-config = Настройки или учётные данные интеграции непригодны.
+remote-error = Внешняя система ответила ошибкой.
+http-error = Не удалось связаться с внешней системой.
+remote-data = Данные не такие, каких ждёт интеграция.
+import-failed = Интеграция не смогла записать данные в каталог.
+
 # Названия сущностей в сообщениях выше.
 entity-tenant = магазин
 entity-product = товар
@@ -50,3 +59,6 @@ entity-delivery-method = способ доставки
 entity-content = блок контента
 entity-import = импорт
 entity-report = отчёт
+entity-integration = интеграция
+entity-plugin = плагин
+entity-run = запуск

@@ -44,11 +44,13 @@ pub enum Permission {
     Settings,
     /// Add and remove staff, change their roles.
     StaffManage,
+    /// Set up integrations (plugins): their settings, credentials, schedules and runs.
+    Integrations,
 }
 
 impl Permission {
     /// Every permission (for the role matrix in docs and tests).
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::CatalogRead,
         Permission::CatalogWrite,
         Permission::Import,
@@ -58,6 +60,7 @@ impl Permission {
         Permission::CustomersRead,
         Permission::Settings,
         Permission::StaffManage,
+        Permission::Integrations,
     ];
 }
 
@@ -65,7 +68,7 @@ impl Permission {
 ///
 /// | role | may |
 /// |---|---|
-/// | owner | everything |
+/// | owner | everything (the only role that sets up integrations: they hold credentials) |
 /// | manager | catalogue, import/export, orders, customers (read) |
 /// | content | content; catalogue (read) |
 /// | support | orders and customers (read); catalogue (read) |
@@ -369,6 +372,9 @@ mod tests {
         }
         assert!(allows("manager", Import) && allows("manager", CatalogWrite) && allows("manager", OrdersWrite));
         assert!(!allows("manager", StaffManage) && !allows("manager", Settings) && !allows("manager", ContentWrite));
+        for role in ["manager", "content", "support"] {
+            assert!(!allows(role, Integrations), "{role} must not see integration credentials");
+        }
         assert!(allows("content", ContentWrite) && !allows("content", CatalogWrite) && !allows("content", OrdersRead));
         assert!(allows("support", OrdersRead) && allows("support", CustomersRead));
         assert!(!allows("support", OrdersWrite) && !allows("support", CatalogWrite) && !allows("support", Import));

@@ -612,11 +612,7 @@ mod tests {
         let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             keys,
-            [
-                "integrations.secret_key",
-                "integrations.previous_secret_keys.0",
-                "integrations.scheduler_poll_secs"
-            ]
+            ["integrations.secret_key", "integrations.previous_secret_keys.0", "integrations.scheduler_poll_secs"]
         );
         c.integrations = IntegrationsConfig::default();
         c.integrations.secret_key = Secret::new("aHVudGVyMmh1bnRlcjJodW50ZXIyaHVudGVyMjEyMzQ=");

@@ -741,6 +741,16 @@ impl Engine {
         self.context_for(cx, &row)
     }
 
+    /// The context of the store's *enabled* instance of `plugin_id`: what a plugin's
+    /// routes and webhooks get (`integration_not_found` when absent or disabled).
+    pub async fn enabled_context(&self, cx: &TenantCx, plugin_id: &str) -> Result<SyncContext> {
+        let row = self.row(cx, plugin_id).await?;
+        if !row.enabled {
+            return Err(Error::NotFound { entity: "integration", key: plugin_id.chars().take(64).collect() });
+        }
+        self.context_for(cx, &row)
+    }
+
     /// The plugin and the context of an instance, for a run of `task`.
     async fn prepare(
         &self,

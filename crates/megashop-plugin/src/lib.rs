@@ -42,7 +42,6 @@ mod context;
 mod crypto;
 pub mod engine;
 mod error;
-pub mod hello;
 mod http_client;
 mod refs;
 pub mod registry;

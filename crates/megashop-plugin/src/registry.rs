@@ -25,9 +25,10 @@ impl std::fmt::Debug for Registry {
 }
 
 /// Whether `id` is a valid plugin id: 1–32 characters of `a-z`, `0-9`, `-`, `_`,
-/// starting with a letter or digit.
+/// starting with a letter or digit, and not `runs` (`/api/v1/integrations/runs/{id}`).
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
+    id != "runs"
+        && !id.is_empty()
         && id.len() <= 32
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())

@@ -98,7 +98,8 @@ pub mod perm {
         OrdersWrite,
         CustomersRead,
         Settings,
-        StaffManage
+        StaffManage,
+        Integrations
     );
 }
 

@@ -13,11 +13,12 @@ pub mod storefront;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{any, delete, get, patch, post, put};
 use axum::Router;
 use routes::auth as a;
 use routes::catalog as c;
 use routes::imports;
+use routes::integrations as ig;
 pub use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -85,7 +86,17 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/auth/password/reset", post(a::staff_reset))
         .route("/staff/me", get(a::staff_me))
         .route("/staff", get(a::list_staff).post(a::grant_staff))
-        .route("/staff/{account_id}", delete(a::revoke_staff));
+        .route("/staff/{account_id}", delete(a::revoke_staff))
+        .route("/plugins", get(ig::list_plugins))
+        .route("/integrations", get(ig::list).post(ig::add))
+        .route("/integrations/runs/{id}", get(ig::get_run))
+        .route("/integrations/{plugin}", get(ig::get_one).patch(ig::update).delete(ig::remove))
+        .route("/integrations/{plugin}/runs", get(ig::list_runs).post(ig::start_run));
+    // The plugins' own routes (1C uploads are large: their own body limit).
+    let plugin_routes = Router::new()
+        .route("/integrations/{plugin}", any(ig::dispatch))
+        .route("/integrations/{plugin}/{*rest}", any(ig::dispatch))
+        .layer(DefaultBodyLimit::max(state.config.integrations.max_body_bytes));
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(routes::docs::openapi))
@@ -94,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .merge(storefront::routes())
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes))
+        .merge(plugin_routes)
         .with_state(state)
 }
 
@@ -135,6 +147,11 @@ pub async fn serve(
             tracing::error!(error = %e, "notification worker not running: emails and SMS stay queued");
         }
     });
+    // Scheduled integration runs, on every server (the run lock keeps them apart).
+    let scheduler = state.config.integrations.scheduler.then(|| {
+        let (engine, stopped) = (state.plugins.clone(), stop.subscribe());
+        tokio::spawn(megashop_plugin::scheduler::run(engine, stopped))
+    });
     let svc = service(state);
     let served = axum::serve(
         listener,
@@ -145,6 +162,11 @@ pub async fn serve(
     let _ = stop.send(true);
     if let Err(e) = worker.await {
         tracing::error!(error = %e, "notification worker panicked");
+    }
+    if let Some(scheduler) = scheduler {
+        if let Err(e) = scheduler.await {
+            tracing::error!(error = %e, "integration scheduler panicked");
+        }
     }
     served
 }

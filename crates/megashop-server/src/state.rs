@@ -34,24 +34,41 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// Catalogue import jobs run by this process.
     pub imports: Arc<crate::routes::imports::ImportJobs>,
+    /// Integrations: the plugins of this build and the sync engine that runs them.
+    pub plugins: megashop_plugin::Engine,
 }
 
 impl AppState {
-    /// Builds the state from a pool, the accounts service and configuration.
+    /// Builds the state from a pool, the accounts service and configuration, with no
+    /// plugins (add them with [`AppState::with_plugins`]).
     pub fn new(db: DatabaseConnection, accounts: Accounts, config: Config) -> Self {
         let ttl = Duration::from_millis(config.cache.catalog_ttl_ms);
         let geo = Arc::new(GeoSource::new(Some(config.geoip_path())));
         geo.spawn_watcher(Duration::from_secs(config.geoip.reload_check_secs.max(1)));
+        let cache = Arc::new(Cache::new(ttl));
+        let plugins =
+            megashop_plugin::Engine::from_config(db.clone(), Arc::new(megashop_plugin::Registry::new()), &config);
+        // A run changes the catalogue outside any request: show it at once.
+        let c = cache.clone();
+        plugins.on_run_finished(Arc::new(move |_| c.invalidate()));
         AppState {
             db,
             keys: Arc::new(accounts.keys.clone()),
             accounts: Arc::new(accounts),
             trusted_proxies: Arc::new(config.trusted_proxies()),
             config: Arc::new(config),
-            cache: Arc::new(Cache::new(ttl)),
+            cache,
             geo,
             imports: Arc::default(),
+            plugins,
         }
+    }
+
+    /// The same state serving the plugins of `registry` (the built-ins the `megashop`
+    /// command registers).
+    pub fn with_plugins(mut self, registry: Arc<megashop_plugin::Registry>) -> Self {
+        self.plugins = self.plugins.with_registry(registry);
+        self
     }
 }
 

@@ -2,7 +2,7 @@
 //! self-hosted shop must document itself offline).
 
 use crate::error::{ErrorBody, ErrorInfo};
-use crate::routes::{auth, catalog, imports, regional};
+use crate::routes::{auth, catalog, imports, integrations, regional};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use std::sync::OnceLock;
@@ -52,6 +52,8 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         auth::forgot_password, auth::reset_password,
         auth::get_account, auth::update_account, auth::confirm_phone, auth::delete_account,
         auth::staff_login, auth::staff_accept, auth::staff_forgot, auth::staff_reset, auth::staff_me, auth::list_staff, auth::grant_staff, auth::revoke_staff,
+        integrations::list_plugins, integrations::list, integrations::add, integrations::get_one, integrations::update, integrations::remove,
+        integrations::start_run, integrations::list_runs, integrations::get_run,
     ),
     components(schemas(ErrorBody, ErrorInfo)),
     modifiers(&BearerAuth),
@@ -66,6 +68,7 @@ Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with stable codes; m
         (name = "auth", description = "Customers: registration by email or SMS code, login, sessions, password reset"),
         (name = "account", description = "The signed-in customer's own profile"),
         (name = "staff", description = "Staff login, invitations and roles in the store"),
+        (name = "integrations", description = "Plugins set up for the store (1C, ERP, CRM): settings, encrypted credentials, schedules and runs with their logs (owner only)"),
     )
 )]
 pub struct ApiDoc;
