@@ -94,6 +94,8 @@ pub struct Writer {
     /// Category path (names joined by `\u{1f}`) → id.
     categories: HashMap<String, i64>,
     category_slugs: HashSet<String>,
+    /// The store's product slugs, once a generated slug needed them (see step 2).
+    slugs: Option<HashSet<String>>,
     now: chrono::DateTime<chrono::Utc>,
     /// Ids of every product the file lists (for "hide missing").
     pub seen: HashSet<i64>,
@@ -190,6 +192,7 @@ impl Writer {
             warehouse_ids,
             categories,
             category_slugs,
+            slugs: None,
             now,
             seen: HashSet::new(),
             counts: Counts::default(),
@@ -472,25 +475,21 @@ impl Writer {
         }
         // Generated slugs must not meet an existing product or each other.
         if !new_slugs.is_empty() {
-            let mut cands: Vec<String> = new_slugs.clone();
-            cands.sort_unstable();
-            cands.dedup();
-            let mut taken: HashSet<String> = HashSet::new();
-            for chunk in cands.chunks(5000) {
-                let rows: Vec<String> = self
+            // Every slug of the store, loaded once per import: one indexed read instead of
+            // a prefix search per batch (which scans the table and grows with it).
+            if self.slugs.is_none() {
+                let all: Vec<String> = self
                     .cx
                     .select::<product::Entity>()
                     .select_only()
                     .column(product::Column::Slug)
-                    .filter(Condition::any().add(product::Column::Slug.is_in(chunk.to_vec())).add(
-                        chunk.iter().fold(Condition::any(), |c, s| c.add(product::Column::Slug.like(format!("{s}-%")))),
-                    ))
                     .into_tuple()
                     .all(txn)
                     .await
                     .map_err(db)?;
-                taken.extend(rows);
+                self.slugs = Some(all.into_iter().collect());
             }
+            let taken = self.slugs.get_or_insert_with(HashSet::new);
             taken.extend(plans.iter().filter(|p| p.id.is_some() || p.rec.slug.is_some()).map(|p| p.slug.clone()));
             for plan in plans.iter_mut().filter(|p| p.id.is_none() && p.rec.slug.is_none()) {
                 let base = plan.slug.clone();
@@ -595,6 +594,9 @@ impl Writer {
             }
             self.seen.insert(id);
             pids.push(id);
+        }
+        if let Some(taken) = self.slugs.as_mut() {
+            taken.extend(plans.iter().map(|p| p.slug.clone()));
         }
         let product_refs: Vec<(String, i64, Option<String>)> = plans
             .iter()
