@@ -2,6 +2,7 @@
 
 mod admin;
 mod install;
+mod integration;
 mod io;
 mod output;
 mod run;
@@ -88,6 +89,13 @@ enum Command {
     Import(io::ImportArgs),
     /// Export the catalogue in the canonical format (CSV or XLSX).
     Export(io::ExportArgs),
+    /// The plugins built into this megashop (integrations with 1C, ERPs, CRMs).
+    Plugins,
+    /// Integrations of a store: set a plugin up, run it, see its runs.
+    Integration {
+        #[command(subcommand)]
+        action: integration::IntegrationAction,
+    },
     /// Demo and benchmark data.
     Demo {
         #[command(subcommand)]
@@ -150,5 +158,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { action } => admin::demo(cfg_path, action).await,
         Command::Import(args) => io::import(cfg_path, args).await,
         Command::Export(args) => io::export(cfg_path, args).await,
+        Command::Plugins => integration::plugins(),
+        Command::Integration { action } => integration::integration(cfg_path, action).await,
     }
 }

@@ -82,7 +82,7 @@ async fn run_server(
     let host = if local.ip().is_unspecified() { format!("localhost:{}", local.port()) } else { local.to_string() };
     let accounts = megashop_core::accounts::Accounts::from_config(&cfg)?;
     banner(&format!("http://{host}"));
-    let state = AppState::new(conn.clone(), accounts, cfg);
+    let state = AppState::new(conn.clone(), accounts, cfg).with_plugins(crate::integration::registry()?);
     megashop_server::serve(state, listener, shutdown_signal()).await?;
     conn.close().await.ok();
     eprintln!("stopped.");
