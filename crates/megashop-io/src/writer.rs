@@ -55,6 +55,16 @@ pub struct WriteOptions {
     /// files, a plugin's id for its syncs.
     #[serde(default = "default_integration")]
     pub integration: String,
+    /// Rewrite an existing product's row (its `updated_at` and fingerprint) even when the
+    /// records carry only variant data. Files need it (the fingerprint is what makes a
+    /// re-import fast); plugins, which skip unchanged records by their own payload hashes,
+    /// turn it off and save rewriting every product row of a price or stock update.
+    #[serde(default = "yes")]
+    pub touch_products: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_integration() -> String {
@@ -63,7 +73,13 @@ fn default_integration() -> String {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { mode: Mode::Upsert, key: Key::Sku, create_categories: true, integration: default_integration() }
+        WriteOptions {
+            mode: Mode::Upsert,
+            key: Key::Sku,
+            create_categories: true,
+            integration: default_integration(),
+            touch_products: true,
+        }
     }
 }
 
@@ -555,9 +571,31 @@ impl Writer {
             &update_cols,
             &["id", "slug"],
         );
+        // Records with variant data only, for products that exist: their rows stay as they
+        // are unless the options ask to touch them.
+        let variants_only = !self.opts.touch_products
+            && !sets_category
+            && !present.fields.iter().any(|f| {
+                matches!(
+                    f,
+                    Field::Title
+                        | Field::Description
+                        | Field::Status
+                        | Field::Images
+                        | Field::SeoTitle
+                        | Field::SeoDescription
+                        | Field::Attribute
+                        | Field::AttributeName
+                        | Field::AttributeValue
+                )
+            });
         let mut values: Vec<Value> = Vec::with_capacity(plans.len() * 12);
         for (plan, cat) in plans.iter().zip(&category_of) {
             let r = &plan.rec;
+            if let (true, Some(id)) = (variants_only, plan.id) {
+                ids_by_slug.insert(plan.slug.clone(), id);
+                continue;
+            }
             values.extend([
                 tid.into(),
                 (*cat).into(),

@@ -350,6 +350,7 @@ impl CatalogTxn {
                 key: self.opts.key,
                 create_categories: true,
                 integration: self.integration.clone(),
+                touch_products: false,
             };
             let w = Writer::load(&self.txn, &self.cx, opts, &self.targets).await?;
             if let Some(old) = self.writer.replace(w) {

@@ -75,17 +75,21 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let mut created = 0;
         let mut unchanged = 0;
+        let mut per_file = Vec::new();
         for f in [&import_xml, &offers_xml] {
+            let tf = Instant::now();
             let o = import_file(&onec, f, &MappingSettings::default(), since, Arc::new(Progress::default()))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(o.failed == 0, "{o:?}");
             created += o.created;
             unchanged += o.unchanged;
+            per_file.push(format!("{:.3}", tf.elapsed().as_secs_f64()));
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "{{\"engine\":\"{engine_name}\",\"phase\":\"{phase}\",\"products\":{n},\"created\":{created},\"unchanged\":{unchanged},\"secs\":{secs:.3},\"products_per_sec\":{:.0},\"x_parse\":{:.2}}}",
+            "{{\"engine\":\"{engine_name}\",\"phase\":\"{phase}\",\"products\":{n},\"created\":{created},\"unchanged\":{unchanged},\"secs\":{secs:.3},\"import_xml_offers_xml_secs\":[{}],\"products_per_sec\":{:.0},\"x_parse\":{:.2}}}",
+            per_file.join(","),
             n as f64 / secs,
             secs / parse
         );

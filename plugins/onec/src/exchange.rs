@@ -515,7 +515,7 @@ async fn import(
         }
     };
     let mut done = running.done.clone();
-    let wait = tokio::time::timeout(Duration::from_secs(s.step_secs.max(1)), done.wait_for(|v| v.is_some())).await;
+    let wait = tokio::time::timeout(Duration::from_secs(s.step_secs), done.wait_for(|v| v.is_some())).await;
     if let Ok(Ok(v)) = wait {
         if let Some(f) = v.clone() {
             return Ok(finished(f));

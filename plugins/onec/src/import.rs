@@ -9,7 +9,7 @@
 
 use crate::cml::{self, CmlReader, Item};
 use megashop_plugin::catalog::{currency_code, CatalogOptions, CatalogTxn};
-use megashop_plugin::{payload_hash, Field, PluginError, Present, ProductRec, SyncContext, VariantRec};
+use megashop_plugin::{Field, PluginError, Present, ProductRec, SyncContext, VariantRec};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -89,6 +89,17 @@ impl Outcome {
             )
         }
     }
+}
+
+/// A hash of everything 1C sent for one record (xxh3-128 of its fields, as hex).
+fn hash_of<T: std::hash::Hash>(v: &T) -> String {
+    use std::hash::Hasher;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    v.hash(&mut h);
+    // Bumped when what the import makes of a record changes: every record is then
+    // written once more.
+    h.write_u32(1);
+    format!("{:032x}", h.digest128())
 }
 
 /// Items parsed so far, for progress answers.
@@ -329,7 +340,7 @@ impl<'a> Importer<'a> {
         let mut unchanged = Vec::new();
         let mut by_row: HashMap<u64, String> = HashMap::new();
         for (i, p) in batch.into_iter().enumerate() {
-            let hash = payload_hash(format!("{p:?}").as_bytes());
+            let hash = hash_of(&p);
             if let Some(m) = known.get(&p.id) {
                 if m.payload_hash.as_deref() == Some(hash.as_str()) {
                     unchanged.push(m.id);
@@ -464,7 +475,7 @@ impl<'a> Importer<'a> {
                     .await;
                 continue;
             }
-            let hash = payload_hash(format!("{o:?}").as_bytes());
+            let hash = hash_of(o);
             if known.get(&o.id).and_then(|m| m.payload_hash.as_deref()) == Some(hash.as_str()) {
                 self.out.unchanged += 1;
                 continue;

@@ -74,7 +74,7 @@ pub enum Item {
 }
 
 /// A catalogue group (category).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Group {
     /// `Ид`.
     pub id: String,
@@ -91,7 +91,7 @@ pub struct Group {
 }
 
 /// A property (attribute) definition.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Property {
     /// `Ид`.
     pub id: String,
@@ -116,7 +116,7 @@ pub struct Property {
 }
 
 /// A price type (`Розничная`, `Оптовая`, …).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PriceType {
     /// `Ид`.
     pub id: String,
@@ -133,7 +133,7 @@ pub struct PriceType {
 }
 
 /// A warehouse.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Warehouse {
     /// `Ид`.
     pub id: String,
@@ -146,7 +146,7 @@ pub struct Warehouse {
 }
 
 /// A unit of measure.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Unit {
     /// `Ид` (often the OKEI code, `796`).
     pub id: Option<String>,
@@ -163,7 +163,7 @@ pub struct Unit {
 }
 
 /// A product option (`ХарактеристикиТовара/ХарактеристикаТовара`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Characteristic {
     /// `Ид` (some 1C versions write one).
     pub id: Option<String>,
@@ -174,7 +174,7 @@ pub struct Characteristic {
 }
 
 /// A product (`Товар`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Product {
     /// `Ид`.
     pub id: String,
@@ -227,7 +227,7 @@ pub struct Product {
 }
 
 /// A sellable offer (`Предложение`): the product itself or one of its variants.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Offer {
     /// `Ид`: `product` or `product#characteristic`.
     pub id: String,
@@ -263,7 +263,7 @@ pub struct Offer {
 }
 
 /// One price of an offer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Price {
     /// `ИдТипаЦены`.
     pub price_type_id: String,
