@@ -291,6 +291,9 @@ impl Writer {
         // fingerprint still matches are unchanged: nothing more to look up or write for them
         // (this is what makes a re-import fast).
         let mut batch = batch;
+        // Products found unchanged still had their external ids seen now (and the other
+        // system's payload hash moves on): `archive_stale` must not take them for gone.
+        let mut unchanged_refs: Vec<(String, i64, Option<String>)> = Vec::new();
         let mut products: HashMap<i64, (String, chrono::DateTime<chrono::Utc>, Option<String>)> = HashMap::new();
         let mut by_slug: HashMap<String, i64> = HashMap::new();
         let slugs: Vec<String> = batch.iter().filter_map(|p| p.slug.clone()).collect();
@@ -330,6 +333,9 @@ impl Writer {
                         Some(id) => {
                             self.seen.insert(id);
                             self.counts.unchanged += 1;
+                            if let Some(ext) = rec.external_id {
+                                unchanged_refs.push((ext, id, rec.external_hash));
+                            }
                         }
                         None => rest.push(rec),
                     }
@@ -338,7 +344,7 @@ impl Writer {
             }
         }
         if batch.is_empty() {
-            return Ok(());
+            return self.put_refs(txn, "product", unchanged_refs).await;
         }
 
         // 1. Who is who: existing variants by SKU (or external id), products by slug.
@@ -448,6 +454,9 @@ impl Writer {
                 if let Some((_, at, Some(stored))) = products.get(&id) {
                     if *stored == stamp(content, at) {
                         self.counts.unchanged += 1;
+                        if let Some(ext) = rec.external_id {
+                            unchanged_refs.push((ext, id, rec.external_hash));
+                        }
                         continue;
                     }
                 }
@@ -486,6 +495,7 @@ impl Writer {
             }
             plans.push(Plan { rec, id, slug, content });
         }
+        self.put_refs(txn, "product", std::mem::take(&mut unchanged_refs)).await?;
         if plans.is_empty() {
             return Ok(());
         }

@@ -14,7 +14,8 @@ use megashop_io::problem::Problem;
 use megashop_io::writer::{Counts, Key, Mode, WriteOptions, Writer};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -113,8 +114,9 @@ fn code_for(name: &str, fallback: &str) -> String {
 
 impl CatalogTxn {
     async fn load_targets(&mut self) -> Result<(), PluginError> {
-        let pts = self.cx.select::<price_type::Entity>().all(&self.txn).await?;
-        let whs = self.cx.select::<warehouse::Entity>().all(&self.txn).await?;
+        // In creation order on every database (the first is the oldest).
+        let pts = self.cx.select::<price_type::Entity>().order_by_asc(price_type::Column::Id).all(&self.txn).await?;
+        let whs = self.cx.select::<warehouse::Entity>().order_by_asc(warehouse::Column::Id).all(&self.txn).await?;
         self.targets = Targets {
             price_types: pts
                 .iter()

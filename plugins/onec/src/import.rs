@@ -185,7 +185,7 @@ pub async fn import_file(
             }
             Msg::Skipped(e) => {
                 st.out.failed += 1;
-                cx.log().error(None, e.to_string()).await;
+                st.notes.push(Note::Error(None, e.to_string()));
             }
             Msg::Failed(e) => {
                 result = Err(ImportFailure::Xml(e));
@@ -195,8 +195,29 @@ pub async fn import_file(
     }
     drop(rx);
     let _ = parser.await;
-    result?;
+    if let Err(e) = result {
+        let notes = std::mem::take(&mut st.notes);
+        drop(st); // rolls the transaction back
+        write_notes(cx, notes).await;
+        return Err(e);
+    }
     st.finish(since).await
+}
+
+/// A line for the run log, kept until the transaction ends: on SQLite the log (another
+/// connection) could not write while the import holds the database's write lock.
+enum Note {
+    Error(Option<String>, String),
+    Warn(String),
+}
+
+async fn write_notes(cx: &SyncContext, notes: Vec<Note>) {
+    for n in notes {
+        match n {
+            Note::Error(ext, msg) => cx.log().error(ext.as_deref(), msg).await,
+            Note::Warn(msg) => cx.log().warn(msg).await,
+        }
+    }
 }
 
 /// Why a file was not imported (nothing of it was written).
@@ -232,6 +253,8 @@ struct Importer<'a> {
     out: Outcome,
     /// References already reported once (unknown price types, warehouses, properties).
     reported: HashSet<String>,
+    /// Run-log lines written when the transaction is over.
+    notes: Vec<Note>,
 }
 
 impl<'a> Importer<'a> {
@@ -254,6 +277,7 @@ impl<'a> Importer<'a> {
             full_catalog: false,
             out: Outcome::default(),
             reported: HashSet::new(),
+            notes: Vec::new(),
         })
     }
 
@@ -401,7 +425,7 @@ impl<'a> Importer<'a> {
             self.out.failed += 1;
             let what =
                 format!("{} {}: {:?}", p.code, p.column.as_deref().unwrap_or(""), p.value.as_deref().unwrap_or(""));
-            self.cx.log().error(by_row.get(&p.row).map(String::as_str), what).await;
+            self.notes.push(Note::Error(by_row.get(&p.row).cloned(), what));
         }
         Ok(())
     }
@@ -412,7 +436,7 @@ impl<'a> Importer<'a> {
         }
         let code = self.cat.mapped_price_type(ext).await?;
         if code.is_none() {
-            self.cx.log().warn(format!("prices of an unknown price type {ext} are skipped")).await;
+            self.notes.push(Note::Warn(format!("prices of an unknown price type {ext} are skipped")));
         }
         self.price_types.insert(ext.to_string(), code.clone());
         Ok(code)
@@ -424,7 +448,7 @@ impl<'a> Importer<'a> {
         }
         let code = self.cat.mapped_warehouse(ext).await?;
         if code.is_none() {
-            self.cx.log().warn(format!("stock of an unknown warehouse {ext} is skipped")).await;
+            self.notes.push(Note::Warn(format!("stock of an unknown warehouse {ext} is skipped")));
         }
         self.warehouses.insert(ext.to_string(), code.clone());
         Ok(code)
@@ -466,13 +490,10 @@ impl<'a> Importer<'a> {
         for (i, o) in batch.iter().enumerate() {
             if !products.contains_key(&o.product_id) {
                 self.out.failed += 1;
-                self.cx
-                    .log()
-                    .error(
-                        Some(&o.id),
-                        format!("an offer for product {} that 1C never sent; nothing created", o.product_id),
-                    )
-                    .await;
+                self.notes.push(Note::Error(
+                    Some(o.id.clone()),
+                    format!("an offer for product {} that 1C never sent; nothing created", o.product_id),
+                ));
                 continue;
             }
             let hash = hash_of(o);
@@ -554,7 +575,7 @@ impl<'a> Importer<'a> {
             self.out.failed += 1;
             let what =
                 format!("{} {}: {:?}", p.code, p.column.as_deref().unwrap_or(""), p.value.as_deref().unwrap_or(""));
-            self.cx.log().error(by_row.get(&p.row).map(String::as_str), what).await;
+            self.notes.push(Note::Error(by_row.get(&p.row).cloned(), what));
         }
         Ok(())
     }
@@ -575,6 +596,7 @@ impl<'a> Importer<'a> {
         self.out.unchanged += counts.unchanged;
         self.out.hidden += counts.hidden;
         self.cat.commit().await?;
+        write_notes(self.cx, self.notes).await;
         if self.dict_changed {
             self.cx.state().put(DICTIONARY, &self.dict, None).await?;
         }

@@ -9,7 +9,7 @@ use megashop_onec::import::{import_file, ImportFailure, MappingSettings, Outcome
 use megashop_onec::OneC;
 use megashop_plugin::{Engine, EngineOptions, Keyring, NewInstance, Registry, SyncContext};
 use megashop_test_support::TestDb;
-use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -131,6 +131,14 @@ async fn a_2_07_catalogue_and_its_offers() {
     let o = import(&s, "carono-offers.xml").await.unwrap();
     assert_eq!((o.offers, o.unchanged), (0, 5), "{o:?}");
     assert_eq!(products(&s.cx).await.len(), 2);
+
+    // A product deleted in the admin comes back with the next exchange (its external ids
+    // went with it, so it is not skipped as unchanged).
+    megashop_core::catalog::products::delete(&s.cx, &boots.slug).await.unwrap();
+    let o = import(&s, "carono-import.xml").await.unwrap();
+    assert_eq!((o.created, o.unchanged), (1, 1), "{o:?}");
+    let o = import(&s, "carono-offers.xml").await.unwrap();
+    assert_eq!((o.offers, o.unchanged), (2, 3), "{o:?}");
 }
 
 async fn stock_rows(cx: &TenantCx) -> Vec<(i64, i64, i64)> {
@@ -238,4 +246,38 @@ async fn deleted_and_missing_products_are_hidden_not_deleted() {
     let o = import(&s, "carono-import.xml").await.unwrap();
     assert_eq!(o.updated, 2, "{o:?}");
     assert!(products(&s.cx).await.iter().all(|p| p.status == "active"));
+}
+
+/// Problems land in the run's log with the 1C `Ид`, even while the import's transaction
+/// holds SQLite's write lock (the lines are written when it ends).
+#[tokio::test]
+async fn an_unknown_product_of_an_offer_is_logged_with_its_id() {
+    use megashop_core::entity::sync_error;
+    let s = setup().await;
+    import(&s, "carono-import.xml").await.unwrap();
+    let offers = std::fs::read_to_string(fixture("carono-offers.xml")).unwrap();
+    let stray = "00000000-0000-0000-0000-000000000001#00000000-0000-0000-0000-000000000002";
+    let changed = offers.replacen(
+        "<Ид>bd72d913-55bc-11d9-848a-00112f43529a#ad5de1b6-ca90-11dd-ad02-0015e9b8c48d</Ид>",
+        &format!("<Ид>{stray}</Ид>"),
+        1,
+    );
+    assert_ne!(changed, offers);
+    let path = s.db.dir.path().join("offers.xml");
+    std::fs::write(&path, changed).unwrap();
+    let run = s.onec.begin_run("test").await.unwrap();
+    let started = std::time::Instant::now();
+    let o = import_file(&run, &path, &MappingSettings::default(), chrono::Utc::now(), Arc::new(Progress::default()))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the log never waits for the write lock");
+    run.finish_run(&Ok(megashop_plugin::SyncReport::default())).await.unwrap();
+    assert_eq!((o.offers, o.failed), (4, 1), "{o:?}");
+    let lines = sync_error::Entity::find()
+        .filter(sync_error::Column::RunId.eq(run.run_id().unwrap()))
+        .all(&s.cx.db)
+        .await
+        .unwrap();
+    let line = lines.iter().find(|l| l.external_id.as_deref() == Some(stray)).expect("the offer's Ид in the log");
+    assert!(line.message.contains("00000000-0000-0000-0000-000000000001"), "{}", line.message);
 }

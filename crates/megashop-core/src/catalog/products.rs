@@ -743,9 +743,44 @@ pub async fn update(cx: &TenantCx, region: &RegionCx, slug: &str, patch: Product
 }
 
 /// Deletes a product with its variants, prices, stock and attributes.
+///
+/// Its external ids (imports, plugins) go too: the next sync then creates it anew instead
+/// of skipping it as unchanged.
 pub async fn delete(cx: &TenantCx, slug: &str) -> Result<()> {
     let row = row_by_slug(cx, slug).await?;
-    cx.delete_where::<product::Entity>(product::Column::Id.eq(row.id)).exec(&cx.db).await?;
+    let txn = cx.db.begin().await?;
+    let variant_ids: Vec<i64> = cx
+        .select::<variant::Entity>()
+        .select_only()
+        .column(variant::Column::Id)
+        .filter(variant::Column::ProductId.eq(row.id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    forget_external(&txn, cx, "variant", &variant_ids).await?;
+    forget_external(&txn, cx, "product", &[row.id]).await?;
+    cx.delete_where::<product::Entity>(product::Column::Id.eq(row.id)).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Removes the external ids that point at these rows of `kind`.
+pub(crate) async fn forget_external(
+    txn: &sea_orm::DatabaseTransaction,
+    cx: &TenantCx,
+    kind: &str,
+    ids: &[i64],
+) -> Result<()> {
+    use crate::entity::external_ref;
+    for chunk in ids.chunks(5000) {
+        cx.delete_where::<external_ref::Entity>(
+            sea_orm::Condition::all()
+                .add(external_ref::Column::EntityKind.eq(kind))
+                .add(external_ref::Column::InternalId.is_in(chunk.to_vec())),
+        )
+        .exec(txn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -371,6 +371,7 @@ pub async fn update(cx: &TenantCx, sku: &str, patch: VariantPatch) -> Result<Var
 pub async fn delete(cx: &TenantCx, sku: &str) -> Result<()> {
     let row = row_by_sku(cx, sku).await?;
     let txn = cx.db.begin().await?;
+    super::products::forget_external(&txn, cx, "variant", &[row.id]).await?;
     cx.delete_where::<variant::Entity>(variant::Column::Id.eq(row.id)).exec(&txn).await?;
     super::products::touch(&txn, cx, row.product_id).await?;
     txn.commit().await?;
