@@ -193,7 +193,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_sync_error_run").table(SyncError::Table).col(SyncError::RunId).col(SyncError::Id).to_owned(),
+                Index::create()
+                    .name("ix_sync_error_run")
+                    .table(SyncError::Table)
+                    .col(SyncError::RunId)
+                    .col(SyncError::Id)
+                    .to_owned(),
             )
             .await?;
 
