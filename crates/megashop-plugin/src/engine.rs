@@ -237,6 +237,18 @@ fn schedule_secs(p: &mut Problems, s: &Schedule) -> Option<i64> {
     }
 }
 
+/// Records a problem when a plugin has nothing to run on a schedule (it only answers
+/// the other system, like the 1C exchange).
+fn not_schedulable(p: &mut Problems, manifest: &crate::Manifest) {
+    if Task::All.steps_for(manifest).is_err() {
+        p.push(
+            "schedule",
+            "not_schedulable",
+            "this plugin pulls nothing on its own (the other system calls it): it takes no schedule",
+        );
+    }
+}
+
 /// A plugin to set up for a store.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -578,6 +590,9 @@ impl Engine {
         validate::text(&mut p, "name", &name, 1, 200);
         let checked = schema::validate(&manifest.config_schema, new.settings, new.credentials, &mut p);
         let schedule = new.schedule.as_ref().and_then(|s| schedule_secs(&mut p, s));
+        if schedule.is_some() {
+            not_schedulable(&mut p, &manifest);
+        }
         p.finish()?;
         if self.row(cx, &manifest.id).await.is_ok() {
             return Err(Error::Taken { field: "integration", value: manifest.id });
@@ -659,6 +674,9 @@ impl Engine {
                     am.next_run_at = Set(None);
                 }
                 Some(Some(secs)) => {
+                    if let Some(m) = self.rt.registry.manifest(plugin_id) {
+                        not_schedulable(&mut p, m);
+                    }
                     am.schedule_secs = Set(Some(secs));
                     let next = match row.next_run_at {
                         Some(n) if row.schedule_secs.is_some() => n.min(now + chrono::TimeDelta::seconds(secs)),

@@ -671,6 +671,12 @@ async fn registry_checks_manifests() {
         Keyring::new(&[1; 32], &[]),
         options(&w.db, Duration::from_secs(5)),
     );
+    let scheduled = NewInstance {
+        plugin: "1c-like".into(),
+        schedule: Some(megashop_plugin::engine::Schedule::Secs(600)),
+        ..Default::default()
+    };
+    assert_eq!(fields(&e.add(&w.a, scheduled).await.unwrap_err()), [("schedule".to_string(), "not_schedulable")]);
     e.add(&w.a, NewInstance { plugin: "1c-like".into(), enabled: true, ..Default::default() }).await.unwrap();
     let err = e.run_now(&w.a, "1c-like", Task::All, "manual").await.unwrap_err();
     assert!(matches!(err, RunError::Core(ref c) if c.code() == "validation_failed"), "{err:?}");
