@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// The plugins built into this `megashop`: the one place they are listed.
 pub fn registry() -> anyhow::Result<Arc<Registry>> {
-    let r = Registry::new().with(Arc::new(megashop_hello_plugin::Hello))?;
+    let r = Registry::new().with(Arc::new(megashop_onec::OneC::new()))?.with(Arc::new(megashop_hello_plugin::Hello))?;
     Ok(Arc::new(r))
 }
 

@@ -54,8 +54,20 @@ impl fmt::Display for Strategy {
 
 /// Region codes that can never be used, because they are the first segment of our own
 /// paths (a path-prefix region must not shadow them).
-pub const RESERVED_CODES: [&str; 12] = [
-    "api", "static", "healthz", "readyz", "metrics", "admin", "www", "assets", "catalog", "product", "search", "region",
+pub const RESERVED_CODES: [&str; 13] = [
+    "api",
+    "static",
+    "healthz",
+    "readyz",
+    "metrics",
+    "admin",
+    "www",
+    "assets",
+    "catalog",
+    "product",
+    "search",
+    "region",
+    "integrations",
 ];
 
 /// What the server knows about one request, borrowed from it.
