@@ -9,7 +9,7 @@ use clap::Subcommand;
 use megashop_core::i18n;
 use megashop_core::tenancy::{self, TenantCx};
 use megashop_plugin::engine::{RunError, Schedule};
-use megashop_plugin::{Engine, Instance, InstancePatch, NewInstance, PluginError, Registry, RunView, Task};
+use megashop_plugin::{Capability, Engine, Instance, InstancePatch, NewInstance, PluginError, Registry, RunView, Task};
 use serde_json::{Map, Value};
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -316,8 +316,15 @@ pub async fn integration(src: &ConfigSource, action: IntegrationAction) -> anyho
             let i = engine.add(&cx, new).await?;
             println!("integration {:?} added to store {:?}", i.plugin, cx.tenant.slug);
             show(&i);
-            if i.enabled && i.schedule_secs.is_none() {
+            let caps = engine.registry().manifest(&i.plugin).map(|m| m.capabilities.clone()).unwrap_or_default();
+            let pulls = caps.iter().any(|c| matches!(c, Capability::PullCatalog | Capability::PullStock));
+            if i.enabled && i.schedule_secs.is_none() && pulls {
                 println!("\nrun it with: megashop integration run {} --store {}", i.plugin, cx.tenant.slug);
+            } else if i.enabled && caps.contains(&Capability::Routes) {
+                // Pushed to, not pulled from (1C): the other system calls the store's address.
+                let domains = tenancy::domains(&cx.db, &cx.tenant).await.unwrap_or_default();
+                let host = domains.first().cloned().unwrap_or_else(|| "<store domain>".into());
+                println!("\nthe other system connects to: https://{host}/integrations/{}/", i.plugin);
             }
         }
         IntegrationAction::Update { plugin, store: slug, set, unset, secret, schedule, enable, disable } => {

@@ -202,9 +202,9 @@ impl CatalogTxn {
         Ok(())
     }
 
-    /// The store's price type for an external one: the one mapped before, else the store's
-    /// price type `code` if it exists (the owner's choice), else a new one named `name`.
-    /// Returns its code.
+    /// The store's price type for an external one: the store's price type `code` if it
+    /// exists (the owner's choice, which also re-maps it), else the one mapped before, else
+    /// a new one named `name`. Returns its code.
     pub async fn price_type(
         &mut self,
         external_id: &str,
@@ -212,6 +212,14 @@ impl CatalogTxn {
         name: &str,
         currency: &str,
     ) -> Result<String, PluginError> {
+        if let Some(code) = code {
+            let chosen =
+                self.cx.select::<price_type::Entity>().filter(price_type::Column::Code.eq(code)).one(&self.txn).await?;
+            if let Some(p) = chosen {
+                self.map("price_type", external_id, p.id, None).await?;
+                return Ok(p.code);
+            }
+        }
         if let Some(m) = self.lookup("price_type", &[external_id.to_string()]).await?.remove(external_id) {
             if let Some(p) =
                 self.cx.select::<price_type::Entity>().filter(price_type::Column::Id.eq(m.id)).one(&self.txn).await?
@@ -250,6 +258,14 @@ impl CatalogTxn {
         code: Option<&str>,
         name: &str,
     ) -> Result<String, PluginError> {
+        if let Some(code) = code {
+            let chosen =
+                self.cx.select::<warehouse::Entity>().filter(warehouse::Column::Code.eq(code)).one(&self.txn).await?;
+            if let Some(w) = chosen {
+                self.map("warehouse", external_id, w.id, None).await?;
+                return Ok(w.code);
+            }
+        }
         if let Some(m) = self.lookup("warehouse", &[external_id.to_string()]).await?.remove(external_id) {
             if let Some(w) =
                 self.cx.select::<warehouse::Entity>().filter(warehouse::Column::Id.eq(m.id)).one(&self.txn).await?

@@ -281,3 +281,50 @@ async fn an_unknown_product_of_an_offer_is_logged_with_its_id() {
     let line = lines.iter().find(|l| l.external_id.as_deref() == Some(stray)).expect("the offer's Ид in the log");
     assert!(line.message.contains("00000000-0000-0000-0000-000000000001"), "{}", line.message);
 }
+
+/// The owner maps 1C's price types and warehouses to the store's (by name or `Ид`), also
+/// after they were first created on their own: prices and stock then land where the
+/// store's regions look.
+#[tokio::test]
+async fn mapped_price_types_and_warehouses() {
+    let s = setup().await;
+    import(&s, "carono-import.xml").await.unwrap();
+    import(&s, "carono-offers.xml").await.unwrap(); // unmapped: 1C's own price type and warehouses
+    let mut m = MappingSettings::default();
+    m.price_types.insert("Розничная".into(), "retail".into());
+    m.warehouses.insert("b6112590-41ba-11dd-ac9d-0015e9b8c48d".into(), "msk".into());
+    // A changed price makes the offers new to the hashes, so they are written again.
+    let offers =
+        std::fs::read_to_string(fixture("carono-offers.xml")).unwrap().replace("<ЦенаЗаЕдиницу>", "<ЦенаЗаЕдиницу>1");
+    let path = s.db.dir.path().join("offers.xml");
+    std::fs::write(&path, offers).unwrap();
+    let o = import_file(&s.onec, &path, &m, chrono::Utc::now(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(o.offers, 5, "{o:?}");
+    let retail =
+        s.cx.select::<price_type::Entity>()
+            .filter(price_type::Column::Code.eq("retail"))
+            .one(&s.cx.db)
+            .await
+            .unwrap()
+            .unwrap();
+    let msk =
+        s.cx.select::<warehouse::Entity>()
+            .filter(warehouse::Column::Code.eq("msk"))
+            .one(&s.cx.db)
+            .await
+            .unwrap()
+            .unwrap();
+    let retail_prices =
+        s.cx.select::<price::Entity>().filter(price::Column::PriceTypeId.eq(retail.id)).count(&s.cx.db).await.unwrap();
+    assert_eq!(retail_prices, 5);
+    let msk_stock: i64 =
+        s.cx.select::<stock::Entity>()
+            .filter(stock::Column::WarehouseId.eq(msk.id))
+            .all(&s.cx.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.quantity)
+            .sum();
+    assert_eq!(msk_stock, 219, "the Обувь shop's stock of the five offers");
+}
