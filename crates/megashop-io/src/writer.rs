@@ -98,6 +98,10 @@ pub struct Counts {
     pub hidden: u64,
 }
 
+/// Records after which PostgreSQL's statistics are first refreshed inside an import (then
+/// each time the count doubles).
+const FIRST_ANALYZE: u64 = 4000;
+
 /// The integration name external ids of imports are kept under.
 pub const EXTERNAL_INTEGRATION: &str = "import";
 
@@ -112,6 +116,9 @@ pub struct Writer {
     category_slugs: HashSet<String>,
     /// The store's product slugs, once a generated slug needed them (see step 2).
     slugs: Option<HashSet<String>>,
+    /// Records written so far, and when to refresh PostgreSQL's statistics next.
+    written: u64,
+    next_analyze: u64,
     now: chrono::DateTime<chrono::Utc>,
     /// Ids of every product the file lists (for "hide missing").
     pub seen: HashSet<i64>,
@@ -209,6 +216,8 @@ impl Writer {
             categories,
             category_slugs,
             slugs: None,
+            written: 0,
+            next_analyze: FIRST_ANALYZE,
             now,
             seen: HashSet::new(),
             counts: Counts::default(),
@@ -860,6 +869,24 @@ impl Writer {
                     .map_err(db)?;
             }
         }
+        self.written += (plans.len() + var_rows.len()) as u64;
+        self.refresh_statistics(txn).await?;
+        Ok(())
+    }
+
+    /// On PostgreSQL, refreshes the planner's statistics of the tables an import grows once
+    /// the records written double. Without it, tables that were empty when last analysed
+    /// look empty all through a long transaction, and the planner filters lookups by SKU or
+    /// external id instead of seeking the unique index: each batch then scans what the
+    /// import wrote so far. `ANALYZE` counts the transaction's own rows.
+    async fn refresh_statistics(&mut self, txn: &DatabaseTransaction) -> Result<(), crate::ImportError> {
+        if self.written < self.next_analyze || txn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        self.next_analyze = self.written.saturating_mul(2);
+        txn.execute_unprepared("ANALYZE external_ref, product, variant, price, stock, product_attribute")
+            .await
+            .map_err(db)?;
         Ok(())
     }
 

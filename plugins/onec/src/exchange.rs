@@ -386,7 +386,11 @@ async fn exchange(
                 ]));
             }
             let since = chrono::DateTime::from_timestamp(session.started, 0).unwrap_or_default();
-            let run = cx.begin_run("exchange").await?;
+            let run = match cx.begin_run("exchange").await {
+                Ok(r) => r,
+                Err(PluginError::Busy) => return Ok(waiting(s)),
+                Err(e) => return Err(e),
+            };
             let res: Result<SyncReport, PluginError> = async {
                 let mut cat = run.catalog(Default::default()).await?;
                 let n = cat.archive_stale(since).await?;
@@ -403,6 +407,14 @@ async fn exchange(
         }
         _ => Ok(Answer::Failure(say(s, "Неизвестная команда", "Unknown command"))),
     }
+}
+
+/// Another import of the store holds the run lock: 1C repeats a `progress` request.
+fn waiting(s: &Settings) -> Answer {
+    Answer::Lines(vec![
+        "progress".into(),
+        say(s, "Ожидание окончания другого обмена", "Waiting for another exchange to finish"),
+    ])
 }
 
 fn hex_of(b: &[u8]) -> String {
@@ -483,12 +495,7 @@ async fn import(
             }
             let run = match cx.begin_run("exchange").await {
                 Ok(r) => r,
-                Err(PluginError::Busy) => {
-                    return Ok(Answer::Lines(vec![
-                        "progress".into(),
-                        say(s, "Ожидание окончания другого обмена", "Waiting for another exchange to finish"),
-                    ]))
-                }
+                Err(PluginError::Busy) => return Ok(waiting(s)),
                 Err(e) => return Err(e),
             };
             let (tx, rx) = watch::channel(None);

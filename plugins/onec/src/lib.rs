@@ -46,7 +46,7 @@ impl Integration for OneC {
                     "login": {"type": "string", "title": "Login 1C sends", "minLength": 1},
                     "password": {"type": "string", "format": "password", "title": "Password 1C sends", "minLength": 8},
                     "file_limit": {"type": "integer", "minimum": 65536, "maximum": 104857600, "default": 8388608,
-                                   "title": "Largest chunk of one upload, bytes (must not exceed server.max_body_bytes)"},
+                                   "title": "Largest chunk of one upload, bytes (must not exceed integrations.max_body_bytes)"},
                     "max_exchange_bytes": {"type": "integer", "minimum": 1048576, "default": 2147483648u64,
                                            "title": "Most bytes the files of one exchange may take"},
                     "step_secs": {"type": "integer", "minimum": 0, "maximum": 300, "default": 20,
