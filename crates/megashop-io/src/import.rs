@@ -401,7 +401,6 @@ pub async fn run(
     let mut txn = Some(begin(cx).await?);
     let mut stopped: Option<ImportError> = None;
     let mut stopped_early = false;
-    let mut batches = 0u64;
     let mut commit_every = opts.commit_every;
     let mut committed_counts = Counts::default();
     while let Some(msg) = rx.recv().await {
@@ -421,27 +420,13 @@ pub async fn run(
                 keep(&mut report, problems);
                 let Some(t) = txn.as_ref() else { break };
                 let mut db_problems = Vec::new();
-                let created_before = writer.counts.created;
                 if let Err(e) = writer.write(t, products, &present, &mut db_problems).await {
                     stopped = Some(e);
                     break;
                 }
                 keep(&mut report, db_problems);
                 report.rows = rows;
-                if writer.counts.created > created_before {
-                    batches += 1;
-                }
-                if batches.is_power_of_two()
-                    && writer.counts.created > created_before
-                    && t.get_database_backend() == sea_orm::DatabaseBackend::Postgres
-                {
-                    // Tables grow by orders of magnitude during an import, and PostgreSQL
-                    // would keep planning lookups for the near-empty tables it saw first
-                    // (sequential scans). ANALYZE in the transaction counts its own rows.
-                    t.execute_unprepared("ANALYZE product, variant, price, stock, product_attribute")
-                        .await
-                        .map_err(ImportError::Db)?;
-                }
+                // (PostgreSQL's statistics are refreshed by the writer as the tables grow.)
                 progress(&Progress { rows, fraction, counts: writer.counts.clone(), errors: report.errors });
                 if let Some(every) = commit_every.filter(|_| !opts.dry_run) {
                     if report.errors > errors_before {
