@@ -368,6 +368,23 @@ async fn a_long_import_answers_progress_until_it_is_done() {
 }
 
 #[tokio::test]
+async fn a_zip_bomb_is_refused_and_nothing_is_written() {
+    // 1 MiB of disk per exchange; the archive is a few KiB and unpacks into 8 MiB.
+    let srv =
+        Srv::start(json!({"login": "exchange", "file_limit": 65536, "step_secs": 1, "max_exchange_bytes": 1048576}))
+            .await;
+    let cookie = srv.begin().await;
+    let zeros = vec![b' '; 8 << 20];
+    let bomb = zip_of(&[("import.xml", &zeros)]);
+    assert!(bomb.len() < 65536, "{}", bomb.len());
+    srv.upload(&cookie, "bomb.zip", &bomb).await;
+    let a = srv.import(&cookie, "import.xml").await;
+    assert!(a.text().starts_with("failure\nАрхив bomb.zip распаковывается в слишком большой объём"), "{}", a.text());
+    assert_eq!(srv.count::<product::Entity>().await, 0);
+    srv.stop().await;
+}
+
+#[tokio::test]
 async fn too_many_failed_logins_lock_checkauth() {
     let srv = Srv::start(settings()).await;
     for _ in 0..10 {
