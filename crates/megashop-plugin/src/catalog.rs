@@ -6,16 +6,15 @@
 //! Nothing is visible to shoppers until [`CatalogTxn::commit`]; dropping the transaction
 //! (an error, a panic, a lost connection) leaves the catalogue exactly as it was.
 
-use crate::{PluginError, SyncContext};
+use crate::{PluginError, Refs, SyncContext, SyncLog};
 use megashop_core::entity::{category, external_ref, price_type, product, warehouse};
 use megashop_core::tenancy::TenantCx;
 use megashop_io::mapping::{Present, PriceTarget, ProductRec, Targets};
 use megashop_io::problem::Problem;
 use megashop_io::writer::{Counts, Key, Mode, WriteOptions, Writer};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -48,11 +47,19 @@ pub struct Mapped {
 pub struct CatalogTxn {
     cx: TenantCx,
     integration: String,
+    refs: Refs,
+    log: SyncLog,
+    /// Run-log lines kept until the transaction ends: on SQLite the log, which writes
+    /// through another connection, would wait behind this transaction's write lock.
+    notes: Vec<Note>,
     txn: DatabaseTransaction,
     opts: CatalogOptions,
     writer: Option<Writer>,
     /// The store's price types and warehouses, in the order [`Targets`] indexes them.
     targets: Targets,
+    /// Ids and codes of the same, in the same order.
+    price_type_ids: Vec<(i64, String)>,
+    warehouse_ids: Vec<(i64, String)>,
     /// Price types or warehouses were added since the writer was built.
     stale: bool,
     done: Counts,
@@ -69,10 +76,15 @@ impl SyncContext {
         let mut c = CatalogTxn {
             cx,
             integration: self.plugin_id().to_string(),
+            refs: self.refs(),
+            log: self.log().clone(),
+            notes: Vec::new(),
             txn,
             opts,
             writer: None,
             targets: Targets::default(),
+            price_type_ids: Vec::new(),
+            warehouse_ids: Vec::new(),
             stale: true,
             done: Counts::default(),
             seen: HashSet::new(),
@@ -117,6 +129,8 @@ impl CatalogTxn {
         // In creation order on every database (the first is the oldest).
         let pts = self.cx.select::<price_type::Entity>().order_by_asc(price_type::Column::Id).all(&self.txn).await?;
         let whs = self.cx.select::<warehouse::Entity>().order_by_asc(warehouse::Column::Id).all(&self.txn).await?;
+        self.price_type_ids = pts.iter().map(|p| (p.id, p.code.clone())).collect();
+        self.warehouse_ids = whs.iter().map(|w| (w.id, w.code.clone())).collect();
         self.targets = Targets {
             price_types: pts
                 .iter()
@@ -148,63 +162,31 @@ impl CatalogTxn {
 
     /// Mapped records of `kind` for these external ids, read inside the transaction.
     pub async fn lookup(&self, kind: &str, ids: &[String]) -> Result<HashMap<String, Mapped>, PluginError> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(5000) {
-            let rows: Vec<(String, i64, Option<String>)> = self
-                .cx
-                .select::<external_ref::Entity>()
-                .select_only()
-                .columns([
-                    external_ref::Column::ExternalId,
-                    external_ref::Column::InternalId,
-                    external_ref::Column::PayloadHash,
-                ])
-                .filter(external_ref::Column::Integration.eq(self.integration.as_str()))
-                .filter(external_ref::Column::EntityKind.eq(kind))
-                .filter(external_ref::Column::ExternalId.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(&self.txn)
-                .await?;
-            out.extend(rows.into_iter().map(|(e, id, h)| (e, Mapped { id, payload_hash: h })));
-        }
-        Ok(out)
+        let rows = self.refs.lookup_many_in(&self.txn, kind, ids).await?;
+        Ok(rows.into_iter().map(|(e, r)| (e, Mapped { id: r.internal_id, payload_hash: r.payload_hash })).collect())
     }
 
     /// Records (or moves) the mapping of one external id, with an optional payload hash.
     pub async fn map(&self, kind: &str, external_id: &str, id: i64, hash: Option<&str>) -> Result<(), PluginError> {
-        let m = external_ref::ActiveModel {
-            tenant_id: Set(self.cx.id()),
-            integration: Set(self.integration.clone()),
-            entity_kind: Set(kind.to_string()),
-            external_id: Set(external_id.to_string()),
-            internal_id: Set(id),
-            payload_hash: Set(hash.map(str::to_string)),
-            updated_at: Set(self.now),
-            ..Default::default()
-        };
-        external_ref::Entity::insert(m)
-            .on_conflict(
-                OnConflict::columns([
-                    external_ref::Column::TenantId,
-                    external_ref::Column::Integration,
-                    external_ref::Column::EntityKind,
-                    external_ref::Column::ExternalId,
-                ])
-                .update_columns([
-                    external_ref::Column::InternalId,
-                    external_ref::Column::PayloadHash,
-                    external_ref::Column::UpdatedAt,
-                ])
-                .to_owned(),
-            )
-            .exec_without_returning(&self.txn)
-            .await?;
-        Ok(())
+        self.refs.upsert_many_in(&self.txn, kind, &[(external_id, id, hash)]).await
     }
 
-    /// The store's price type for an external one: the store's price type `code` if it
-    /// exists (the owner's choice, which also re-maps it), else the one mapped before, else
-    /// a new one named `name`. Returns its code.
+    /// The store's price type or warehouse (`kind`) an external one stands for, creating
+    /// nothing: the store's `code` if it has it (the owner's choice, which also re-maps
+    /// it), else the one mapped before.
+    async fn existing(&self, kind: &str, external_id: &str, code: Option<&str>) -> Result<Option<String>, PluginError> {
+        let rows = if kind == "price_type" { &self.price_type_ids } else { &self.warehouse_ids };
+        if let Some((id, c)) = code.and_then(|code| rows.iter().find(|(_, c)| c == code)) {
+            self.map(kind, external_id, *id, None).await?;
+            return Ok(Some(c.clone()));
+        }
+        let mapped = self.lookup(kind, &[external_id.to_string()]).await?.remove(external_id);
+        Ok(mapped.and_then(|m| rows.iter().find(|(id, _)| *id == m.id)).map(|(_, c)| c.clone()))
+    }
+
+    /// The store's price type for an external one: as [`CatalogTxn::mapped_price_type`]
+    /// finds it, else a new one named `name` (code `code`, or made from the name).
+    /// Returns its code.
     pub async fn price_type(
         &mut self,
         external_id: &str,
@@ -212,40 +194,20 @@ impl CatalogTxn {
         name: &str,
         currency: &str,
     ) -> Result<String, PluginError> {
-        if let Some(code) = code {
-            let chosen =
-                self.cx.select::<price_type::Entity>().filter(price_type::Column::Code.eq(code)).one(&self.txn).await?;
-            if let Some(p) = chosen {
-                self.map("price_type", external_id, p.id, None).await?;
-                return Ok(p.code);
-            }
+        if let Some(c) = self.existing("price_type", external_id, code).await? {
+            return Ok(c);
         }
-        if let Some(m) = self.lookup("price_type", &[external_id.to_string()]).await?.remove(external_id) {
-            if let Some(p) =
-                self.cx.select::<price_type::Entity>().filter(price_type::Column::Id.eq(m.id)).one(&self.txn).await?
-            {
-                return Ok(p.code);
-            }
+        let base = code.map(str::to_string).unwrap_or_else(|| code_for(name, "price"));
+        let code = unique(&base, |c| self.price_type_ids.iter().any(|(_, x)| x == c));
+        let model = price_type::ActiveModel {
+            tenant_id: Set(self.cx.id()),
+            name: Set(display_name(name, &code)),
+            code: Set(code),
+            currency: Set(currency.to_string()),
+            ..Default::default()
         }
-        let pts = self.cx.select::<price_type::Entity>().all(&self.txn).await?;
-        let model = match code.and_then(|c| pts.iter().find(|p| p.code == c)) {
-            Some(p) => p.clone(),
-            None => {
-                let base = code.map(str::to_string).unwrap_or_else(|| code_for(name, "price"));
-                let code = unique(&base, |c| pts.iter().any(|p| p.code == c));
-                let name: String =
-                    if name.trim().is_empty() { code.clone() } else { name.trim().chars().take(255).collect() };
-                price_type::ActiveModel {
-                    tenant_id: Set(self.cx.id()),
-                    code: Set(code),
-                    name: Set(name),
-                    currency: Set(currency.to_string()),
-                    ..Default::default()
-                }
-                .insert(&self.txn)
-                .await?
-            }
-        };
+        .insert(&self.txn)
+        .await?;
         self.map("price_type", external_id, model.id, None).await?;
         self.load_targets().await?;
         Ok(model.code)
@@ -258,39 +220,19 @@ impl CatalogTxn {
         code: Option<&str>,
         name: &str,
     ) -> Result<String, PluginError> {
-        if let Some(code) = code {
-            let chosen =
-                self.cx.select::<warehouse::Entity>().filter(warehouse::Column::Code.eq(code)).one(&self.txn).await?;
-            if let Some(w) = chosen {
-                self.map("warehouse", external_id, w.id, None).await?;
-                return Ok(w.code);
-            }
+        if let Some(c) = self.existing("warehouse", external_id, code).await? {
+            return Ok(c);
         }
-        if let Some(m) = self.lookup("warehouse", &[external_id.to_string()]).await?.remove(external_id) {
-            if let Some(w) =
-                self.cx.select::<warehouse::Entity>().filter(warehouse::Column::Id.eq(m.id)).one(&self.txn).await?
-            {
-                return Ok(w.code);
-            }
+        let base = code.map(str::to_string).unwrap_or_else(|| code_for(name, "warehouse"));
+        let code = unique(&base, |c| self.warehouse_ids.iter().any(|(_, x)| x == c));
+        let model = warehouse::ActiveModel {
+            tenant_id: Set(self.cx.id()),
+            name: Set(display_name(name, &code)),
+            code: Set(code),
+            ..Default::default()
         }
-        let whs = self.cx.select::<warehouse::Entity>().all(&self.txn).await?;
-        let model = match code.and_then(|c| whs.iter().find(|w| w.code == c)) {
-            Some(w) => w.clone(),
-            None => {
-                let base = code.map(str::to_string).unwrap_or_else(|| code_for(name, "warehouse"));
-                let code = unique(&base, |c| whs.iter().any(|w| w.code == c));
-                let name: String =
-                    if name.trim().is_empty() { code.clone() } else { name.trim().chars().take(255).collect() };
-                warehouse::ActiveModel {
-                    tenant_id: Set(self.cx.id()),
-                    code: Set(code),
-                    name: Set(name),
-                    ..Default::default()
-                }
-                .insert(&self.txn)
-                .await?
-            }
-        };
+        .insert(&self.txn)
+        .await?;
         self.map("warehouse", external_id, model.id, None).await?;
         self.load_targets().await?;
         Ok(model.code)
@@ -421,20 +363,12 @@ impl CatalogTxn {
 
     /// The code of the store's price type mapped to this external one, if any.
     pub async fn mapped_price_type(&self, external_id: &str) -> Result<Option<String>, PluginError> {
-        let Some(m) = self.lookup("price_type", &[external_id.to_string()]).await?.remove(external_id) else {
-            return Ok(None);
-        };
-        let p = self.cx.select::<price_type::Entity>().filter(price_type::Column::Id.eq(m.id)).one(&self.txn).await?;
-        Ok(p.map(|p| p.code))
+        self.existing("price_type", external_id, None).await
     }
 
     /// The code of the store's warehouse mapped to this external one, if any.
     pub async fn mapped_warehouse(&self, external_id: &str) -> Result<Option<String>, PluginError> {
-        let Some(m) = self.lookup("warehouse", &[external_id.to_string()]).await?.remove(external_id) else {
-            return Ok(None);
-        };
-        let w = self.cx.select::<warehouse::Entity>().filter(warehouse::Column::Id.eq(m.id)).one(&self.txn).await?;
-        Ok(w.map(|w| w.code))
+        self.existing("warehouse", external_id, None).await
     }
 
     /// The moment this transaction stamps on what it writes.
@@ -480,11 +414,46 @@ impl CatalogTxn {
         c
     }
 
-    /// Makes everything visible at once; returns the counts.
+    /// Notes an error about one record (its external id, if known) for the run log; it is
+    /// written when the transaction ends ([`CatalogTxn::commit`] or [`CatalogTxn::rollback`]).
+    pub fn error(&mut self, external_id: Option<&str>, msg: impl Into<String>) {
+        self.notes.push(Note::Error(external_id.map(str::to_string), msg.into()));
+    }
+
+    /// Notes a warning for the run log, like [`CatalogTxn::error`].
+    pub fn warn(&mut self, msg: impl Into<String>) {
+        self.notes.push(Note::Warn(msg.into()));
+    }
+
+    /// Makes everything visible at once, then writes the noted log lines; returns the
+    /// counts.
     pub async fn commit(self) -> Result<Counts, PluginError> {
         let counts = self.counts();
         self.txn.commit().await?;
+        write_notes(&self.log, self.notes).await;
         Ok(counts)
+    }
+
+    /// Undoes everything, then writes the noted log lines (dropping the transaction also
+    /// undoes it, but loses them).
+    pub async fn rollback(self) -> Result<(), PluginError> {
+        self.txn.rollback().await?;
+        write_notes(&self.log, self.notes).await;
+        Ok(())
+    }
+}
+
+enum Note {
+    Error(Option<String>, String),
+    Warn(String),
+}
+
+async fn write_notes(log: &SyncLog, notes: Vec<Note>) {
+    for n in notes {
+        match n {
+            Note::Error(ext, msg) => log.error(ext.as_deref(), msg).await,
+            Note::Warn(msg) => log.warn(msg).await,
+        }
     }
 }
 
@@ -494,6 +463,16 @@ fn add(to: &mut Counts, c: &Counts) {
     to.unchanged += c.unchanged;
     to.variants += c.variants;
     to.hidden += c.hidden;
+}
+
+/// A name for a created price type or warehouse: the other system's, else its code.
+fn display_name(name: &str, code: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        code.to_string()
+    } else {
+        name.chars().take(255).collect()
+    }
 }
 
 /// `base`, or `base-2`, `base-3`… the first that `taken` says is free.

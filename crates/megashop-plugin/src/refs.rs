@@ -8,7 +8,7 @@ use chrono::Utc;
 use megashop_core::entity::external_ref::{self, Column, Entity};
 use megashop_core::tenancy::TenantCx;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::collections::HashMap;
 
 /// Rows per lookup or upsert statement.
@@ -78,13 +78,23 @@ impl Refs {
         kind: &str,
         external_ids: &[S],
     ) -> Result<HashMap<String, RefRow>, PluginError> {
+        self.lookup_many_in(&self.tenant.db, kind, external_ids).await
+    }
+
+    /// [`Refs::lookup_many`] through `conn` (a catalogue transaction sees its own rows).
+    pub(crate) async fn lookup_many_in<C: ConnectionTrait, S: AsRef<str>>(
+        &self,
+        conn: &C,
+        kind: &str,
+        external_ids: &[S],
+    ) -> Result<HashMap<String, RefRow>, PluginError> {
         let mut out = HashMap::with_capacity(external_ids.len());
         for chunk in external_ids.chunks(CHUNK) {
             let ids: Vec<&str> = chunk.iter().map(AsRef::as_ref).filter(|e| check(kind, e).is_ok()).collect();
             if ids.is_empty() {
                 continue;
             }
-            for r in self.scope(kind).filter(Column::ExternalId.is_in(ids)).all(&self.tenant.db).await? {
+            for r in self.scope(kind).filter(Column::ExternalId.is_in(ids)).all(conn).await? {
                 out.insert(r.external_id, RefRow { internal_id: r.internal_id, payload_hash: r.payload_hash });
             }
         }
@@ -112,6 +122,16 @@ impl Refs {
 
     /// [`Refs::upsert`] for many rows of one kind, in few statements.
     pub async fn upsert_many(&self, kind: &str, rows: &[(&str, i64, Option<&str>)]) -> Result<(), PluginError> {
+        self.upsert_many_in(&self.tenant.db, kind, rows).await
+    }
+
+    /// [`Refs::upsert_many`] through `conn` (inside a catalogue transaction).
+    pub(crate) async fn upsert_many_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        kind: &str,
+        rows: &[(&str, i64, Option<&str>)],
+    ) -> Result<(), PluginError> {
         for (ext, _, _) in rows {
             check(kind, ext)?;
         }
@@ -146,7 +166,7 @@ impl Refs {
                     .update_columns([Column::InternalId, Column::PayloadHash, Column::UpdatedAt])
                     .to_owned(),
                 )
-                .exec_without_returning(&self.tenant.db)
+                .exec_without_returning(conn)
                 .await?;
         }
         Ok(())

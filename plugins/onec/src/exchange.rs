@@ -238,7 +238,7 @@ pub fn router(tasks: Tasks) -> axum::Router<PluginState> {
     axum::Router::new().route("/exchange", axum::routing::any(h))
 }
 
-async fn credentials_ok(cx: &SyncContext, s: &Settings, headers: &HeaderMap) -> bool {
+fn credentials_ok(cx: &SyncContext, s: &Settings, headers: &HeaderMap) -> bool {
     let Some((login, password)) = basic(headers) else { return false };
     let want = cx.credential("password").unwrap_or("");
     !s.login.is_empty()
@@ -274,7 +274,7 @@ async fn exchange(
                 "Too many failed logins; try again in 15 minutes",
             )));
         }
-        if !credentials_ok(cx, s, headers).await {
+        if !credentials_ok(cx, s, headers) {
             cx.state().put("auth_failures", &Failures { count: failures.count + 1 }, Some(FAILURE_WINDOW)).await?;
             cx.log().warn("1C: a checkauth with a wrong login or password").await;
             return Ok(Answer::Failure(say(s, "Неверный логин или пароль", "Wrong login or password")));
@@ -303,7 +303,7 @@ async fn exchange(
                 )))
             }
         },
-        None if credentials_ok(cx, s, headers).await => {
+        None if credentials_ok(cx, s, headers) => {
             let t = format!("basic{}", hex_of(s.login.as_bytes()));
             let t: String = t.chars().take(64).collect();
             let sess = match cx.state().get::<Session>(&format!("session:{t}")).await? {

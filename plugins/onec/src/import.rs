@@ -185,7 +185,7 @@ pub async fn import_file(
             }
             Msg::Skipped(e) => {
                 st.out.failed += 1;
-                st.notes.push(Note::Error(None, e.to_string()));
+                st.cat.error(None, e.to_string());
             }
             Msg::Failed(e) => {
                 result = Err(ImportFailure::Xml(e));
@@ -196,28 +196,11 @@ pub async fn import_file(
     drop(rx);
     let _ = parser.await;
     if let Err(e) = result {
-        let notes = std::mem::take(&mut st.notes);
-        drop(st); // rolls the transaction back
-        write_notes(cx, notes).await;
+        // Undone, and what was noted on the way still reaches the run log.
+        st.cat.rollback().await?;
         return Err(e);
     }
     st.finish(since).await
-}
-
-/// A line for the run log, kept until the transaction ends: on SQLite the log (another
-/// connection) could not write while the import holds the database's write lock.
-enum Note {
-    Error(Option<String>, String),
-    Warn(String),
-}
-
-async fn write_notes(cx: &SyncContext, notes: Vec<Note>) {
-    for n in notes {
-        match n {
-            Note::Error(ext, msg) => cx.log().error(ext.as_deref(), msg).await,
-            Note::Warn(msg) => cx.log().warn(msg).await,
-        }
-    }
 }
 
 /// Why a file was not imported (nothing of it was written).
@@ -232,6 +215,12 @@ pub enum ImportFailure {
     /// Writing failed.
     #[error("{0}")]
     Plugin(#[from] PluginError),
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    PriceType,
+    Warehouse,
 }
 
 struct Importer<'a> {
@@ -253,8 +242,6 @@ struct Importer<'a> {
     out: Outcome,
     /// References already reported once (unknown price types, warehouses, properties).
     reported: HashSet<String>,
-    /// Run-log lines written when the transaction is over.
-    notes: Vec<Note>,
 }
 
 impl<'a> Importer<'a> {
@@ -277,7 +264,6 @@ impl<'a> Importer<'a> {
             full_catalog: false,
             out: Outcome::default(),
             reported: HashSet::new(),
-            notes: Vec::new(),
         })
     }
 
@@ -372,8 +358,7 @@ impl<'a> Importer<'a> {
                 }
             }
             let mut attributes = BTreeMap::new();
-            let props = p.properties.clone();
-            for (prop, value) in &props {
+            for (prop, value) in &p.properties {
                 if let Some((k, v)) = self.attribute(prop, value) {
                     // Several values of one property (`Множественное`) join into one.
                     match attributes.get_mut(&k) {
@@ -425,32 +410,37 @@ impl<'a> Importer<'a> {
             self.out.failed += 1;
             let what =
                 format!("{} {}: {:?}", p.code, p.column.as_deref().unwrap_or(""), p.value.as_deref().unwrap_or(""));
-            self.notes.push(Note::Error(by_row.get(&p.row).cloned(), what));
+            self.cat.error(by_row.get(&p.row).map(String::as_str), what);
         }
         Ok(())
     }
 
-    async fn price_type_code(&mut self, ext: &str) -> Result<Option<String>, ImportFailure> {
-        if let Some(c) = self.price_types.get(ext) {
+    /// The store's code for a 1C price type or warehouse not in this file (looked up once;
+    /// an unknown one is reported once and its values skipped).
+    async fn mapped(&mut self, kind: Kind, ext: &str) -> Result<Option<String>, ImportFailure> {
+        let cache = match kind {
+            Kind::PriceType => &self.price_types,
+            Kind::Warehouse => &self.warehouses,
+        };
+        if let Some(c) = cache.get(ext) {
             return Ok(c.clone());
         }
-        let code = self.cat.mapped_price_type(ext).await?;
+        let code = match kind {
+            Kind::PriceType => self.cat.mapped_price_type(ext).await?,
+            Kind::Warehouse => self.cat.mapped_warehouse(ext).await?,
+        };
+        let cache = match kind {
+            Kind::PriceType => &mut self.price_types,
+            Kind::Warehouse => &mut self.warehouses,
+        };
+        cache.insert(ext.to_string(), code.clone());
         if code.is_none() {
-            self.notes.push(Note::Warn(format!("prices of an unknown price type {ext} are skipped")));
+            let what = match kind {
+                Kind::PriceType => format!("prices of an unknown price type {ext} are skipped"),
+                Kind::Warehouse => format!("stock of an unknown warehouse {ext} is skipped"),
+            };
+            self.cat.warn(what);
         }
-        self.price_types.insert(ext.to_string(), code.clone());
-        Ok(code)
-    }
-
-    async fn warehouse_code(&mut self, ext: &str) -> Result<Option<String>, ImportFailure> {
-        if let Some(c) = self.warehouses.get(ext) {
-            return Ok(c.clone());
-        }
-        let code = self.cat.mapped_warehouse(ext).await?;
-        if code.is_none() {
-            self.notes.push(Note::Warn(format!("stock of an unknown warehouse {ext} is skipped")));
-        }
-        self.warehouses.insert(ext.to_string(), code.clone());
         Ok(code)
     }
 
@@ -490,10 +480,10 @@ impl<'a> Importer<'a> {
         for (i, o) in batch.iter().enumerate() {
             if !products.contains_key(&o.product_id) {
                 self.out.failed += 1;
-                self.notes.push(Note::Error(
-                    Some(o.id.clone()),
+                self.cat.error(
+                    Some(&o.id),
                     format!("an offer for product {} that 1C never sent; nothing created", o.product_id),
-                ));
+                );
                 continue;
             }
             let hash = hash_of(o);
@@ -503,7 +493,7 @@ impl<'a> Importer<'a> {
             }
             let mut prices = Vec::new();
             for p in o.prices.iter().flatten() {
-                if let Some(code) = self.price_type_code(&p.price_type_id).await? {
+                if let Some(code) = self.mapped(Kind::PriceType, &p.price_type_id).await? {
                     if let Some(idx) = self.cat.price_type_index(&code) {
                         prices.push((idx, Some(p.amount_minor.max(0))));
                     }
@@ -514,7 +504,7 @@ impl<'a> Importer<'a> {
                 stock = (0..self.cat.targets().warehouses.len()).map(|i| (i, Some(0))).collect();
             } else if let Some(stocks) = &o.stocks {
                 for (wh, q) in stocks {
-                    if let Some(code) = self.warehouse_code(wh).await? {
+                    if let Some(code) = self.mapped(Kind::Warehouse, wh).await? {
                         if let Some(idx) = self.cat.warehouse_index(&code) {
                             stock.push((idx, Some(q.floor().max(0))));
                         }
@@ -575,7 +565,7 @@ impl<'a> Importer<'a> {
             self.out.failed += 1;
             let what =
                 format!("{} {}: {:?}", p.code, p.column.as_deref().unwrap_or(""), p.value.as_deref().unwrap_or(""));
-            self.notes.push(Note::Error(by_row.get(&p.row).cloned(), what));
+            self.cat.error(by_row.get(&p.row).map(String::as_str), what);
         }
         Ok(())
     }
@@ -596,7 +586,6 @@ impl<'a> Importer<'a> {
         self.out.unchanged += counts.unchanged;
         self.out.hidden += counts.hidden;
         self.cat.commit().await?;
-        write_notes(self.cx, self.notes).await;
         if self.dict_changed {
             self.cx.state().put(DICTIONARY, &self.dict, None).await?;
         }
