@@ -123,6 +123,11 @@ enum ConfigAction {
     Check,
 }
 
+/// mimalloc instead of the system allocator: with glibc malloc, rows allocated on the import's
+/// reading thread and freed on its writing thread contended for one arena lock.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

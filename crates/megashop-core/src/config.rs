@@ -552,30 +552,43 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    // Tests that load a configuration run inside `figment::Jail`: it serialises them with
+    // `environment_overrides_the_file`, whose `MEGASHOP_*` variables are process-wide
+    // while it runs (they made these tests flaky when run in parallel).
+
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
     fn every_invalid_value_is_reported_with_its_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.toml");
-        std::fs::write(
-            &path,
-            "[server]\nlisten = \"nope\"\n[database]\nurl = \"mysql://x\"\nmax_connections = 0\n[log]\nformat = \"xml\"\n",
-        )
-        .unwrap();
-        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
-        let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(keys, ["server.listen", "database.url", "database.max_connections", "log.format"]);
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "m.toml",
+                "[server]\nlisten = \"nope\"\n[database]\nurl = \"mysql://x\"\nmax_connections = 0\n[log]\nformat = \"xml\"\n",
+            )?;
+            let Err(Error::Config(errs)) = Config::load(Some(Path::new("m.toml"))) else {
+                panic!("expected config errors")
+            };
+            let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(keys, ["server.listen", "database.url", "database.max_connections", "log.format"]);
+            Ok(())
+        });
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
     fn type_errors_and_unknown_keys_name_the_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.toml");
-        std::fs::write(&path, "[database]\nmax_connections = \"many\"\n").unwrap();
-        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
-        assert_eq!(errs[0].field, "database.max_connections");
-        std::fs::write(&path, "[databse]\nurl = \"x\"\n").unwrap();
-        let Err(Error::Config(errs)) = Config::load(Some(&path)) else { panic!("expected config errors") };
-        assert!(errs[0].message.contains("databse"), "{errs:?}");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("m.toml", "[database]\nmax_connections = \"many\"\n")?;
+            let Err(Error::Config(errs)) = Config::load(Some(Path::new("m.toml"))) else {
+                panic!("expected config errors")
+            };
+            assert_eq!(errs[0].field, "database.max_connections");
+            jail.create_file("m.toml", "[databse]\nurl = \"x\"\n")?;
+            let Err(Error::Config(errs)) = Config::load(Some(Path::new("m.toml"))) else {
+                panic!("expected config errors")
+            };
+            assert!(errs[0].message.contains("databse"), "{errs:?}");
+            Ok(())
+        });
     }
 
     #[test]

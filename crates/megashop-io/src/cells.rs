@@ -26,6 +26,9 @@ const CURRENCY_SUFFIXES: [&str; 13] =
 /// decimal one when both appear), a leading `-`, and a trailing currency sign or code
 /// (`₽`, `руб.`, `RUB`). Rejects anything else rather than guessing.
 pub fn parse_minor(cell: &str, scale: u32) -> Result<i64, NumberError> {
+    if let Some(v) = plain_minor(cell.as_bytes(), scale) {
+        return Ok(v);
+    }
     let mut t = cell.trim();
     // A currency sign or code after the number (`1 299 ₽`, `12 руб.`, `5 RUB`).
     let lower = t.to_lowercase();
@@ -86,6 +89,34 @@ pub fn parse_minor(cell: &str, scale: u32) -> Result<i64, NumberError> {
     Ok(if negative { -value } else { value })
 }
 
+/// The common case without allocating: ASCII digits with at most one `.` or `,` followed
+/// by 1..=`scale` digits (`1234`, `1234.5`, `0,99`). `None` for anything else (signs,
+/// spaces, currency, grouping, too many digits), which [`parse_minor`] then parses in full.
+fn plain_minor(b: &[u8], scale: u32) -> Option<i64> {
+    let (int, frac) = match b.iter().position(|c| matches!(c, b'.' | b',')) {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[b.len()..]),
+    };
+    let sep = int.len() < b.len();
+    // 18 digits always fit an i64 (scale included).
+    if int.is_empty()
+        || (sep && frac.is_empty())
+        || frac.len() > scale as usize
+        || int.len() + scale as usize > 18
+        || !int.iter().chain(frac).all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for c in int.iter().chain(frac) {
+        value = value * 10 + i64::from(c - b'0');
+    }
+    for _ in frac.len()..scale as usize {
+        value *= 10;
+    }
+    Some(value)
+}
+
 /// Makes a text cell safe to open in a spreadsheet (use it on text columns only, not on
 /// numbers, where `-5` is meant): a cell starting with `=`, `+`, `-`,
 /// `@`, tab or carriage return would run as a formula, so it gets a leading `'`
@@ -123,6 +154,45 @@ mod tests {
         ] {
             assert_eq!(parse_minor(cell, 2), Ok(minor), "{cell:?}");
         }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parser() {
+        for cell in [
+            "0",
+            "7",
+            "1234",
+            "1234.5",
+            "1234,50",
+            "0,99",
+            "12.",
+            ".5",
+            "1.234",
+            "1,2,3",
+            "00012",
+            "1.2.3",
+            "999999999999999999",
+            "9999999999999999",
+            "12a",
+            "",
+            "١٢",
+            "1.",
+            "5,",
+        ] {
+            for scale in [0, 2, 3] {
+                if let Some(fast) = plain_minor(cell.as_bytes(), scale) {
+                    // Force the general path by adding what only it accepts (a currency sign).
+                    assert_eq!(parse_minor(&format!("{cell} ₽"), scale), Ok(fast), "{cell:?} scale {scale}");
+                }
+            }
+        }
+        assert_eq!(plain_minor(b"1234.5", 2), Some(123_450));
+        assert_eq!(plain_minor(b"0,99", 2), Some(99));
+        assert_eq!(plain_minor(b"4", 3), Some(4000));
+        assert_eq!(plain_minor(b"1,234", 2), None, "three decimals for a scale of 2 go the long way");
+        assert_eq!(plain_minor(b"12.", 2), None);
+        assert_eq!(plain_minor(b".5", 2), None);
+        assert_eq!(plain_minor(b"-5", 2), None);
     }
 
     #[test]

@@ -139,6 +139,28 @@ fn decoder<R: Read>(sniffed: Sniffed, inner: R) -> encoding_rs_io::DecodeReaderB
         .build(inner)
 }
 
+/// The text of a file as UTF-8 bytes: windows-1251 is decoded on the fly; UTF-8 is passed
+/// through as it is (its BOM skipped), since every cell is checked when it is read and
+/// a second pass would only copy.
+fn utf8_reader<R: Read + Send + 'static>(sniffed: Sniffed, mut inner: R) -> std::io::Result<Box<dyn Read + Send>> {
+    match sniffed.encoding {
+        Encoding::Windows1251 => Ok(Box::new(decoder(sniffed, inner))),
+        Encoding::Utf8 | Encoding::Utf8Bom => {
+            let mut head = [0u8; 3];
+            let mut got = 0;
+            while got < head.len() {
+                match inner.read(&mut head[got..])? {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            let keep = if head[..got] == [0xEF, 0xBB, 0xBF] { 0 } else { got };
+            let head = head[got - keep..got].to_vec();
+            Ok(Box::new(std::io::Cursor::new(head).chain(inner)))
+        }
+    }
+}
+
 /// Refuses empty and binary files; detects what `opts` leaves open.
 fn check_and_sniff(path: &Path, head: &[u8], opts: CsvOptions) -> Result<Sniffed, Error> {
     let body = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
@@ -191,7 +213,7 @@ impl std::error::Error for RecordTooLong {}
 pub struct CsvRows {
     path: String,
     reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::StringRecord,
+    record: csv::ByteRecord,
     raw_read: Arc<AtomicU64>,
     record_start: Arc<AtomicU64>,
     size: u64,
@@ -209,7 +231,7 @@ impl CsvRows {
         let record_start = Arc::new(AtomicU64::new(0));
         let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
         let guarded = Guard { inner: file, read: raw_read.clone(), record_start: record_start.clone() };
-        let reader: Box<dyn Read + Send> = Box::new(decoder(sniffed, guarded));
+        let reader = utf8_reader(sniffed, guarded).map_err(io)?;
         let reader = csv::ReaderBuilder::new()
             .delimiter(sniffed.delimiter)
             .flexible(true)
@@ -219,7 +241,7 @@ impl CsvRows {
         Ok(CsvRows {
             path: path.display().to_string(),
             reader,
-            record: csv::StringRecord::new(),
+            record: csv::ByteRecord::new(),
             raw_read,
             record_start,
             size,
@@ -237,7 +259,7 @@ impl RawRows for CsvRows {
         // Bytes consumed so far (buffered but unparsed bytes included) mark where the next
         // record starts, closely enough for the size guard.
         self.record_start.store(self.raw_read.load(Ordering::Relaxed), Ordering::Relaxed);
-        match self.reader.read_record(&mut self.record) {
+        match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => {
                 row.clear();
                 Ok(None)
@@ -245,14 +267,24 @@ impl RawRows for CsvRows {
             Ok(true) => {
                 self.rows += 1;
                 // Reuse the caller's strings: no allocation per cell once they have grown.
+                // The record's bytes are checked as UTF-8 once, with SIMD (what csv's
+                // `StringRecord` does without); a cell is then a slice of that text, cut at
+                // character boundaries. Invalid bytes become U+FFFD, cell by cell.
                 row.truncate(self.record.len());
-                for (i, cell) in self.record.iter().enumerate() {
+                let text = simdutf8::basic::from_utf8(self.record.as_slice()).ok();
+                for i in 0..self.record.len() {
+                    let range = self.record.range(i).unwrap_or(0..0);
+                    let checked = text.and_then(|t| t.get(range.clone()));
+                    let cell = match checked {
+                        Some(cell) => std::borrow::Cow::Borrowed(cell),
+                        None => String::from_utf8_lossy(self.record.as_slice().get(range).unwrap_or_default()),
+                    };
                     match row.get_mut(i) {
                         Some(s) => {
                             s.clear();
-                            s.push_str(cell);
+                            s.push_str(&cell);
                         }
-                        None => row.push(cell.to_string()),
+                        None => row.push(cell.into_owned()),
                     }
                 }
                 Ok(Some(self.rows))
@@ -287,6 +319,36 @@ mod tests {
         assert_eq!(sniff(b"a,b\n\"1;2;3\",4\n").delimiter, b',');
         assert_eq!(sniff(b"a\tb\tc\n1\t2\t3\n").delimiter, b'\t');
         assert_eq!(sniff(b"single column\nvalue\n").delimiter, b',');
+    }
+
+    fn read_all(bytes: &[u8]) -> Vec<Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, bytes).unwrap();
+        let mut rows = CsvRows::open(&path, CsvOptions::default()).unwrap();
+        let mut out = Vec::new();
+        let mut row = Vec::new();
+        while rows.next_raw(&mut row).unwrap().is_some() {
+            out.push(row.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn utf8_is_read_as_is_with_its_bom_dropped_and_bad_bytes_replaced() {
+        let rows = read_all("\u{feff}sku,Название\nA-1,\"Лампа, \"\"Профи\"\"\nдве строки\"\n".as_bytes());
+        assert_eq!(rows, vec![vec!["sku", "Название"], vec!["A-1", "Лампа, \"Профи\"\nдве строки"]]);
+        // Past the sniffed bytes, a byte that is not UTF-8 spoils its own cell only.
+        let mut file = b"sku,name\n".to_vec();
+        while file.len() < SNIFF_BYTES + 100 {
+            file.extend_from_slice(b"A-0,plain\n");
+        }
+        file.extend_from_slice("B-1,Лампа,ок\n".as_bytes());
+        let at = file.len() - "па,ок\n".len();
+        file.insert(at, 0xFF);
+        let rows = read_all(&file);
+        assert_eq!(rows.last().unwrap(), &vec!["B-1".to_string(), "Лам\u{fffd}па".into(), "ок".into()]);
+        assert_eq!(rows[1], vec!["A-0", "plain"]);
     }
 
     #[test]

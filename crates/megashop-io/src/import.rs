@@ -4,7 +4,7 @@
 use crate::mapping::{Grouper, Mapper, Present, ProductRec};
 use crate::problem::{Problem, Severity};
 use crate::profile::{self, Grouping, Profile};
-use crate::source::{self, Format, SourceOptions};
+use crate::source::{self, Format, RowSource, SourceOptions};
 use crate::writer::{self, Counts, WriteOptions, Writer};
 use crate::ImportError;
 use megashop_core::entity::import_job;
@@ -12,12 +12,11 @@ use megashop_core::tenancy::TenantCx;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 /// Everything an import can be told.
 #[derive(Clone, Debug)]
@@ -151,7 +150,8 @@ fn reader(
     let fail = |tx: &tokio::sync::mpsc::Sender<Msg>, e: ImportError| {
         let _ = tx.blocking_send(Msg::Failed(e));
     };
-    let mut src = match source::open(&path, &opts.source) {
+    // Parsing the file runs ahead on a thread of its own; this one maps and checks.
+    let mut src = match source::open(&path, &opts.source).and_then(source::prefetch) {
         Ok(s) => s,
         Err(e) => return fail(&tx, e.into()),
     };
@@ -182,11 +182,14 @@ fn reader(
     }
     // First row and content of each SKU: an identical repeat is skipped with a warning,
     // a different one is an error.
-    let mut seen_skus: HashMap<u128, (u32, u64)> = HashMap::new();
-    let mut seen_slugs: HashMap<u128, u64> = HashMap::new();
+    // Keyed by a 64-bit hash of the SKU (or slug), valued by the first row (high half) and a
+    // 32-bit fingerprint of its content: 16 bytes an entry, since a file of millions of
+    // rows keeps one per variant (a false match among a million SKUs is ~1 in 10⁷ files).
+    let mut seen_skus: rustc_hash::FxHashMap<u64, u64> = rustc_hash::FxHashMap::default();
+    let mut seen_slugs: rustc_hash::FxHashMap<u64, u64> = rustc_hash::FxHashMap::default();
     let mut dedupe = |mut p: ProductRec, problems: &mut Vec<Problem>| -> Option<ProductRec> {
         if let Some(slug) = &p.slug {
-            let h = xxh3_128(slug.as_bytes());
+            let h = xxh3_64(slug.as_bytes());
             if let Some(first) = seen_slugs.get(&h) {
                 // Reported by the grouper when rows are apart; here for batches that meet again.
                 if !problems.iter().any(|x| x.code == "duplicate_product" && x.row == p.row) {
@@ -200,16 +203,17 @@ fn reader(
             if v.sku.is_empty() {
                 return true;
             }
-            let h = xxh3_128(v.sku.as_bytes());
-            let content = crate::mapping::variant_fingerprint(v) as u64;
+            let h = xxh3_64(v.sku.as_bytes());
+            let content = crate::mapping::variant_fingerprint(v) as u32;
             match seen_skus.get(&h) {
-                Some((first, same)) => {
-                    let p = Problem::cell(v.row, "sku", &v.sku, "duplicate_sku").arg("first_row", *first);
-                    problems.push(if *same == content { p.warning() } else { p });
+                Some(seen) => {
+                    let (first, same) = (seen >> 32, *seen as u32);
+                    let p = Problem::cell(v.row, "sku", &v.sku, "duplicate_sku").arg("first_row", first);
+                    problems.push(if same == content { p.warning() } else { p });
                     false
                 }
                 None => {
-                    seen_skus.insert(h, (v.row.min(u64::from(u32::MAX)) as u32, content));
+                    seen_skus.insert(h, (v.row.min(u64::from(u32::MAX)) << 32) | u64::from(content));
                     true
                 }
             }

@@ -18,7 +18,7 @@ pub mod source;
 pub mod writer;
 
 pub use csv_source::{open_csv, sniff, CsvOptions, Encoding, Sniffed};
-pub use source::{open, Format, RawRows, RowSource, SheetChoice, SourceOptions};
+pub use source::{open, prefetch, Format, Prefetched, RawRows, RowSource, SheetChoice, SourceOptions};
 
 /// What stops an import or export as a whole (problems in rows are reported instead).
 #[derive(Debug, thiserror::Error)]

@@ -220,6 +220,29 @@ pub struct Mapper {
     /// Option/attribute names of the current product's first row, and its key: Shopify
     /// writes `Option1 Name` on a product's first row only.
     pair_names: (Option<String>, BTreeMap<(bool, u32), String>),
+    /// Slot of the product key column, when rows are grouped by it and nothing else reads
+    /// product cells (SKUs from titles, category rows).
+    key_slot: Option<usize>,
+    /// The previous row's product key and a hash of each of its product cells (by slot; 0
+    /// when the cell had a problem): see [`Mapper::map`].
+    prev_key: Option<u64>,
+    prev_cells: Vec<u64>,
+}
+
+/// Fields of the product, not the variant: a file with a row per variant repeats them on
+/// every row of the product.
+fn product_level(f: Field) -> bool {
+    matches!(
+        f,
+        Field::Title
+            | Field::Description
+            | Field::Category
+            | Field::Status
+            | Field::Images
+            | Field::SeoTitle
+            | Field::SeoDescription
+            | Field::Attribute
+    )
 }
 
 impl Mapper {
@@ -286,7 +309,7 @@ impl Mapper {
                         Some((n, "bool")) => (n.to_string(), AttrKind::Bool),
                         _ => (name, AttrKind::Text),
                     };
-                    if name.is_empty() || name.chars().count() > MAX_NAME {
+                    if name.is_empty() || longer(&name, MAX_NAME) {
                         header_problems
                             .push(Problem::cell(1, &b.header, &name, "too_long").arg("max", MAX_NAME).warning());
                         continue;
@@ -313,6 +336,10 @@ impl Mapper {
         if !has_key {
             header_problems.push(Problem::row(1, "no_key_column"));
         }
+        let key_slot = (profile.grouping == Grouping::Key && profile.sku != SkuSource::Title && !profile.category_rows)
+            .then(|| slots.iter().position(|s| s.field == Field::Product))
+            .flatten();
+        let prev_cells = vec![0; slots.len()];
         Mapper {
             profile,
             slots,
@@ -322,6 +349,9 @@ impl Mapper {
             header_problems,
             section: None,
             pair_names: (None, BTreeMap::new()),
+            key_slot,
+            prev_key: None,
+            prev_cells,
         }
     }
 
@@ -348,10 +378,36 @@ impl Mapper {
         let mut names: BTreeMap<(bool, u32), String> = BTreeMap::new();
         let mut values: BTreeMap<(bool, u32), (String, String)> = BTreeMap::new();
         let mut currency: Option<(String, String, String)> = None;
-        for s in &self.slots {
+        let (escaped, trim) = (self.profile.formulas_escaped, self.profile.trim);
+        let cell_of = |s: &Slot| {
             let raw = cells.get(s.index).map(String::as_str).unwrap_or("");
-            let raw = if self.profile.formulas_escaped { crate::cells::unescape_formula(raw) } else { raw };
-            let cell = if self.profile.trim { raw.trim() } else { raw };
+            let raw = if escaped { crate::cells::unescape_formula(raw) } else { raw };
+            if trim {
+                raw.trim()
+            } else {
+                raw
+            }
+        };
+        // A row of the same product as the row before it that repeats a product cell
+        // (a file with a row per variant) skips that cell: the first row gave it and had it
+        // checked, and the product takes its fields from its first row anyway. Cells are
+        // compared by a 64-bit hash; a cell that had a problem is checked again.
+        let key = self.key_slot.and_then(|k| self.slots.get(k)).map(&cell_of).filter(|k| !k.is_empty());
+        let key = key.map(|k| xxhash_rust::xxh3::xxh3_64(k.as_bytes()));
+        let same_product = key.is_some() && key == self.prev_key;
+        self.prev_key = key;
+        for (slot_no, s) in self.slots.iter().enumerate() {
+            let cell = cell_of(s);
+            let before = problems.len();
+            let hash = if self.key_slot.is_some() && product_level(s.field) {
+                let h = xxhash_rust::xxh3::xxh3_64(cell.as_bytes()) | 1;
+                if same_product && self.prev_cells[slot_no] == h {
+                    continue;
+                }
+                Some(h)
+            } else {
+                None
+            };
             let value = if cell.is_empty() { None } else { Some(cell) };
             let at = |code| Problem::cell(n, &s.header, cell, code);
             match s.field {
@@ -361,7 +417,7 @@ impl Mapper {
                 Field::RowType => r.row_type = value.map(str::to_lowercase),
                 Field::Title => {
                     if let Some(v) = value {
-                        if v.chars().count() > MAX_TITLE {
+                        if longer(v, MAX_TITLE) {
                             problems.push(at("too_long").arg("max", MAX_TITLE));
                         }
                         r.title = Some(v.to_string());
@@ -369,7 +425,7 @@ impl Mapper {
                 }
                 Field::Description => {
                     if let Some(v) = value {
-                        if v.chars().count() > MAX_DESCRIPTION {
+                        if longer(v, MAX_DESCRIPTION) {
                             problems.push(at("too_long").arg("max", MAX_DESCRIPTION));
                         }
                         r.description = Some(v.to_string());
@@ -377,7 +433,7 @@ impl Mapper {
                 }
                 Field::SeoTitle => {
                     if let Some(v) = value {
-                        if v.chars().count() > MAX_TITLE {
+                        if longer(v, MAX_TITLE) {
                             problems.push(at("too_long").arg("max", MAX_TITLE));
                         }
                         r.seo_title = Some(v.to_string());
@@ -395,7 +451,7 @@ impl Mapper {
                             .map(|p| p.trim().to_string())
                             .filter(|p| !p.is_empty())
                             .collect();
-                        if path.iter().any(|p| p.chars().count() > MAX_CATEGORY) {
+                        if path.iter().any(|p| longer(p, MAX_CATEGORY)) {
                             problems.push(at("too_long").arg("max", MAX_CATEGORY));
                         } else if !path.is_empty() {
                             r.category = Some(path);
@@ -435,7 +491,7 @@ impl Mapper {
                     None => r.attributes.push((s.name.clone(), None)),
                     Some(v) => match typed(v, s.kind) {
                         Ok(val) => {
-                            if v.chars().count() > MAX_ATTRIBUTE {
+                            if longer(v, MAX_ATTRIBUTE) {
                                 problems.push(at("too_long").arg("max", MAX_ATTRIBUTE));
                             }
                             r.attributes.push((s.name.clone(), Some(val)));
@@ -472,7 +528,7 @@ impl Mapper {
                 Field::Barcode => {
                     if let Some(v) = value {
                         check_code(n, &s.header, v, problems);
-                        if v.chars().count() > MAX_CODE {
+                        if longer(v, MAX_CODE) {
                             problems.push(at("too_long").arg("max", MAX_CODE));
                         }
                         r.barcode = Some(v.to_string());
@@ -481,7 +537,7 @@ impl Mapper {
                 Field::ExternalId => {
                     if let Some(v) = value {
                         check_code(n, &s.header, v, problems);
-                        if v.chars().count() > 255 {
+                        if longer(v, 255) {
                             problems.push(at("too_long").arg("max", 255));
                         }
                         r.external_id = Some(v.to_string());
@@ -489,7 +545,7 @@ impl Mapper {
                 }
                 Field::VariantTitle => {
                     if let Some(v) = value {
-                        if v.chars().count() > MAX_TITLE {
+                        if longer(v, MAX_TITLE) {
                             problems.push(at("too_long").arg("max", MAX_TITLE));
                         }
                         r.variant_title = Some(v.to_string());
@@ -537,6 +593,9 @@ impl Mapper {
                     }
                 }
             }
+            if let Some(h) = hash {
+                self.prev_cells[slot_no] = if problems.len() == before { h } else { 0 };
+            }
         }
         if let Some((header, cell, code)) = currency {
             let mut reported = Vec::new();
@@ -560,7 +619,7 @@ impl Mapper {
         // Name/value pairs: options on variant rows, attributes on product rows.
         for ((is_option, pair), (header, value)) in values {
             let Some(name) = names.get(&(is_option, pair)).cloned() else { continue };
-            if name.chars().count() > MAX_NAME {
+            if longer(&name, MAX_NAME) {
                 problems.push(Problem::cell(n, &header, &name, "too_long").arg("max", MAX_NAME));
                 continue;
             }
@@ -571,7 +630,7 @@ impl Mapper {
                     r.options.push((name, value));
                 }
             } else {
-                if value.chars().count() > MAX_ATTRIBUTE {
+                if longer(&value, MAX_ATTRIBUTE) {
                     problems.push(Problem::cell(n, &header, &value, "too_long").arg("max", MAX_ATTRIBUTE));
                     continue;
                 }
@@ -615,6 +674,11 @@ fn product_fingerprint(p: &ProductRec) -> u128 {
     p.row = 0;
     p.variants.clear();
     xxhash_rust::xxh3::xxh3_128(format!("{p:?}").as_bytes())
+}
+
+/// True when `v` has more than `max` characters (counted only when its bytes could be).
+fn longer(v: &str, max: usize) -> bool {
+    v.len() > max && v.chars().count() > max
 }
 
 /// A SKU made from a title: its slug, cut to 100 characters.
@@ -687,8 +751,9 @@ pub struct Grouper {
     sku: SkuSource,
     present: Present,
     current: Option<ProductRec>,
-    /// First row of each product key seen (keys must not come back later).
-    seen_keys: HashMap<String, u64>,
+    /// First row of each product key seen (keys must not come back later), by a 64-bit
+    /// hash of the key.
+    seen_keys: rustc_hash::FxHashMap<u64, u64>,
     /// Parent grouping: products by SKU, in file order.
     parents: indexmap::IndexMap<String, ProductRec>,
     orphans: Vec<Row>,
@@ -704,7 +769,7 @@ impl Grouper {
             sku: mapper.profile.sku,
             present: mapper.present.clone(),
             current: None,
-            seen_keys: HashMap::new(),
+            seen_keys: rustc_hash::FxHashMap::default(),
             parents: indexmap::IndexMap::new(),
             orphans: Vec::new(),
             first_rows: HashMap::new(),
@@ -737,10 +802,11 @@ impl Grouper {
         }
         let done = self.current.take();
         if let Some(k) = &row.product {
-            if let Some(first) = self.seen_keys.get(k) {
+            let h = xxhash_rust::xxh3::xxh3_64(k.as_bytes());
+            if let Some(first) = self.seen_keys.get(&h) {
                 problems.push(Problem::cell(row.row, "product", k, "duplicate_product").arg("first_row", *first));
             } else {
-                self.seen_keys.insert(k.clone(), row.row);
+                self.seen_keys.insert(h, row.row);
             }
         }
         self.first_rows.clear();
@@ -816,7 +882,7 @@ impl Grouper {
 /// different values are reported), and the row's variant.
 fn merge(
     p: &mut ProductRec,
-    row: Row,
+    mut row: Row,
     sku: SkuSource,
     first: &mut HashMap<&'static str, u64>,
     problems: &mut Vec<Problem>,
@@ -837,24 +903,24 @@ fn merge(
             }
         }
     };
-    set("title", &mut p.title, row.title.clone());
-    set("description", &mut p.description, row.description.clone());
-    set("status", &mut p.status, row.status.clone());
-    set("seo_title", &mut p.seo_title, row.seo_title.clone());
-    set("seo_description", &mut p.seo_description, row.seo_description.clone());
+    set("title", &mut p.title, row.title.take());
+    set("description", &mut p.description, row.description.take());
+    set("status", &mut p.status, row.status.take());
+    set("seo_title", &mut p.seo_title, row.seo_title.take());
+    set("seo_description", &mut p.seo_description, row.seo_description.take());
     if p.category.is_none() {
-        p.category = row.category.clone();
+        p.category = row.category.take();
     }
-    for img in &row.images {
-        if !p.images.contains(img) {
-            p.images.push(img.clone());
+    for img in std::mem::take(&mut row.images) {
+        if !p.images.contains(&img) {
+            p.images.push(img);
         }
     }
-    for (k, v) in &row.attributes {
-        match p.attributes.get(k) {
+    for (k, v) in std::mem::take(&mut row.attributes) {
+        match p.attributes.get(&k) {
             Some(Some(_)) => {}
             _ => {
-                p.attributes.insert(k.clone(), v.clone());
+                p.attributes.insert(k, v);
             }
         }
     }
@@ -982,6 +1048,58 @@ mod tests {
                 (7, "status", "bad_status")
             ]
         );
+    }
+
+    #[test]
+    fn repeated_product_cells_are_read_once_and_still_checked() {
+        let headers = ["product", "title", "status", "attr:power_w:number", "sku", "price:retail"];
+        let mut m = mapper("canonical", &headers);
+        let mut g = Grouper::new(&m);
+        let mut problems = vec![];
+        let long = "Я".repeat(MAX_TITLE + 1);
+        let rows = [
+            ["lamp", "Лампа", "active", "1800", "L-1", "10"],
+            ["lamp", "Лампа", "active", "1800", "L-2", "11"],
+            // A repeated bad cell is reported on every row that has it.
+            ["lamp", "Лампа", "gone", "1800", "L-3", "12"],
+            ["lamp", "Лампа", "gone", "1800", "L-4", "13"],
+            // A different value on a later row is still a conflict.
+            ["lamp", "Лампа 2", "active", "1800", "L-5", "14"],
+            // The next product reads all its cells, the same text or not.
+            ["bulb", "Лампа", "active", "abc", "B-1", "1"],
+            ["bulb", long.as_str(), "active", "abc", "B-2", "1"],
+        ];
+        let mut done = vec![];
+        for (i, r) in rows.iter().enumerate() {
+            let row = m.map(i as u64 + 2, &strings(r), &mut problems).unwrap();
+            if i == 1 {
+                assert_eq!(row.title, None, "a repeated cell of the same product is skipped");
+                assert!(row.attributes.is_empty());
+                assert_eq!(row.sku.as_deref(), Some("L-2"), "variant cells are always read");
+            }
+            done.extend(g.push(row, &mut problems));
+        }
+        done.extend(g.finish(&mut problems));
+        let got: Vec<(u64, &str, &str)> =
+            problems.iter().map(|p| (p.row, p.column.as_deref().unwrap(), p.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (4, "status", "bad_status"),
+                (5, "status", "bad_status"),
+                (6, "title", "conflicting_value"),
+                (7, "attr:power_w:number", "bad_number"),
+                (8, "title", "too_long"),
+                (8, "attr:power_w:number", "bad_number"),
+                (8, "title", "conflicting_value"),
+            ]
+        );
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].title.as_deref(), Some("Лампа"));
+        assert_eq!(done[0].status.as_deref(), Some("active"));
+        assert_eq!(done[0].attributes.get("power_w"), Some(&Some(serde_json::json!(1800))));
+        assert_eq!(done[0].variants.len(), 5);
+        assert_eq!(done[1].title.as_deref(), Some("Лампа"));
     }
 
     #[test]

@@ -196,6 +196,131 @@ impl<R: RawRows> RowSource for Headered<R> {
     }
 }
 
+/// Rows per hand-over between the thread reading ahead and its consumer.
+const PREFETCH_ROWS: usize = 512;
+/// Hand-overs in flight: at most this many chunks are read ahead.
+const PREFETCH_CHUNKS: usize = 4;
+
+/// What the reading-ahead thread hands over.
+enum Chunk {
+    /// Rows with their numbers, and the fraction of the input read after them.
+    Rows(Vec<(u64, Vec<String>)>, f64),
+    /// The end of the input, or where reading failed.
+    End(Option<Error>),
+}
+
+/// A [`RowSource`] read ahead by a thread of its own, so parsing the file and what the
+/// caller does with each row run on two cores. Rows come in chunks whose strings go back
+/// to the reading thread to be filled again (no allocation per row once warm). Dropping
+/// it stops the thread at its next hand-over.
+pub struct Prefetched {
+    format: Format,
+    headers: Vec<String>,
+    header_row: u64,
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    recycle: std::sync::mpsc::SyncSender<Vec<(u64, Vec<String>)>>,
+    current: Vec<(u64, Vec<String>)>,
+    at: usize,
+    fraction: f64,
+    ended: bool,
+}
+
+/// Reads `src` ahead on a thread of its own (see [`Prefetched`]); fails only when the
+/// system cannot start a thread.
+pub fn prefetch(mut src: Box<dyn RowSource>) -> Result<Prefetched, Error> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(PREFETCH_CHUNKS);
+    let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<(u64, Vec<String>)>>(PREFETCH_CHUNKS + 2);
+    let (format, headers, header_row) = (src.format(), src.headers().to_vec(), src.header_row());
+    let reading = move || loop {
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        let mut filled = 0;
+        let mut end = None;
+        while filled < PREFETCH_ROWS {
+            if filled == chunk.len() {
+                chunk.push((0, Vec::new()));
+            }
+            match src.next_row(&mut chunk[filled].1) {
+                Ok(Some(n)) => {
+                    chunk[filled].0 = n;
+                    filled += 1;
+                }
+                Ok(None) => {
+                    end = Some(None);
+                    break;
+                }
+                Err(e) => {
+                    end = Some(Some(e));
+                    break;
+                }
+            }
+        }
+        chunk.truncate(filled);
+        if !chunk.is_empty() && tx.send(Chunk::Rows(chunk, src.progress())).is_err() {
+            return;
+        }
+        if let Some(end) = end {
+            let _ = tx.send(Chunk::End(end));
+            return;
+        }
+    };
+    std::thread::Builder::new()
+        .name("import-parse".into())
+        .spawn(reading)
+        .map_err(|source| Error::Io { path: "(a thread reading ahead)".into(), source })?;
+    Ok(Prefetched { format, headers, header_row, rx, recycle, current: Vec::new(), at: 0, fraction: 0.0, ended: false })
+}
+
+impl RowSource for Prefetched {
+    fn format(&self) -> Format {
+        self.format
+    }
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+    fn next_row(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error> {
+        loop {
+            if let Some((n, cells)) = self.current.get_mut(self.at) {
+                // The caller's old row goes back in its place, to be refilled.
+                std::mem::swap(row, cells);
+                self.at += 1;
+                return Ok(Some(*n));
+            }
+            if self.ended {
+                row.clear();
+                return Ok(None);
+            }
+            let used = std::mem::take(&mut self.current);
+            if !used.is_empty() {
+                // A full queue only means the reader has enough buffers already.
+                let _ = self.recycle.try_send(used);
+            }
+            self.at = 0;
+            match self.rx.recv() {
+                Ok(Chunk::Rows(rows, fraction)) => {
+                    self.current = rows;
+                    self.fraction = fraction;
+                }
+                Ok(Chunk::End(None)) | Err(_) => self.ended = true,
+                Ok(Chunk::End(Some(e))) => {
+                    self.ended = true;
+                    row.clear();
+                    return Err(e);
+                }
+            }
+        }
+    }
+    fn progress(&self) -> f64 {
+        if self.ended {
+            1.0
+        } else {
+            self.fraction
+        }
+    }
+    fn header_row(&self) -> u64 {
+        self.header_row
+    }
+}
+
 /// Opens `path`, telling the format by its content, and finds the header row.
 pub fn open(path: &Path, opts: &SourceOptions) -> Result<Box<dyn RowSource>, Error> {
     match detect_format(path)? {
@@ -221,4 +346,123 @@ pub fn detect_format(path: &Path) -> Result<Format, Error> {
         return Ok(Format::Xls);
     }
     Ok(Format::Csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `rows` numbered rows, then an error or the end.
+    struct Numbers {
+        next: u64,
+        rows: u64,
+        fail: bool,
+    }
+
+    impl RowSource for Numbers {
+        fn format(&self) -> Format {
+            Format::Csv
+        }
+        fn headers(&self) -> &[String] {
+            &[]
+        }
+        fn next_row(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error> {
+            if self.next == self.rows {
+                return if self.fail {
+                    Err(Error::Malformed { path: "x.csv".into(), line: self.rows + 2, reason: "broken quote".into() })
+                } else {
+                    Ok(None)
+                };
+            }
+            self.next += 1;
+            row.clear();
+            row.push(format!("cell {}", self.next));
+            row.push(String::new());
+            Ok(Some(self.next + 1))
+        }
+        fn progress(&self) -> f64 {
+            self.next as f64 / self.rows.max(1) as f64
+        }
+        fn header_row(&self) -> u64 {
+            1
+        }
+    }
+
+    fn drain(src: &mut Prefetched) -> (Vec<(u64, Vec<String>)>, Option<Error>) {
+        let mut out = Vec::new();
+        let mut row = Vec::new();
+        loop {
+            match src.next_row(&mut row) {
+                Ok(Some(n)) => out.push((n, row.clone())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    #[test]
+    fn rows_read_ahead_come_in_order_and_complete() {
+        for rows in [0, 1, PREFETCH_ROWS as u64, 3 * PREFETCH_ROWS as u64 + 7] {
+            let mut src = prefetch(Box::new(Numbers { next: 0, rows, fail: false })).unwrap();
+            let (got, err) = drain(&mut src);
+            assert!(err.is_none());
+            assert_eq!(got.len() as u64, rows);
+            for (i, (n, cells)) in got.iter().enumerate() {
+                assert_eq!(*n, i as u64 + 2);
+                assert_eq!(cells, &vec![format!("cell {}", i + 1), String::new()]);
+            }
+            assert_eq!(src.progress(), 1.0);
+            // The end stays the end.
+            assert!(matches!(src.next_row(&mut Vec::new()), Ok(None)));
+        }
+    }
+
+    #[test]
+    fn an_error_reading_ahead_comes_after_the_rows_before_it() {
+        let mut src = prefetch(Box::new(Numbers { next: 0, rows: 1000, fail: true })).unwrap();
+        let (got, err) = drain(&mut src);
+        assert_eq!(got.len(), 1000);
+        match err {
+            Some(Error::Malformed { line, reason, .. }) => assert_eq!((line, reason.as_str()), (1002, "broken quote")),
+            other => panic!("expected the reading error, got {other:?}"),
+        }
+    }
+
+    /// Counts the rows it gives, forever.
+    struct Endless(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+    impl RowSource for Endless {
+        fn format(&self) -> Format {
+            Format::Csv
+        }
+        fn headers(&self) -> &[String] {
+            &[]
+        }
+        fn next_row(&mut self, row: &mut Vec<String>) -> Result<Option<u64>, Error> {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            row.clear();
+            row.push("x".into());
+            Ok(Some(n + 2))
+        }
+        fn progress(&self) -> f64 {
+            0.0
+        }
+    }
+
+    #[test]
+    fn reading_ahead_is_bounded_and_stops_when_dropped() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let src = prefetch(Box::new(Endless(read.clone()))).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let ahead = read.load(SeqCst);
+        // The chunks in flight, the one being filled, and the row that found the queue full.
+        let bound = ((PREFETCH_CHUNKS + 2) * PREFETCH_ROWS) as u64;
+        assert!(ahead > 0 && ahead <= bound, "read {ahead} rows ahead (bound {bound})");
+        drop(src);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let after = read.load(SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(read.load(SeqCst), after, "the thread stopped reading");
+    }
 }
