@@ -13,6 +13,7 @@ mod m20261123_000004_import;
 mod m20261123_000005_bulk_write;
 mod m20261123_000006_accounts;
 mod m20261123_000007_integrations;
+mod m20261207_000008_product_pages;
 
 /// The ordered list of Megashop migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_bulk_write::Migration),
             Box::new(m20261123_000006_accounts::Migration),
             Box::new(m20261123_000007_integrations::Migration),
+            Box::new(m20261207_000008_product_pages::Migration),
         ]
     }
 }

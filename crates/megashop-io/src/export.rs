@@ -3,6 +3,7 @@
 
 use crate::cells::escape_formula;
 use crate::ImportError;
+use futures_util::TryStreamExt;
 use megashop_core::entity::{category, external_ref, price, price_type, product, product_attribute};
 use megashop_core::entity::{stock, variant, warehouse};
 use megashop_core::tenancy::TenantCx;
@@ -156,27 +157,21 @@ pub async fn run(
         .await
         .map_err(db)?;
     let mut attr_cols: BTreeSet<(String, String)> = attr_kinds.into_iter().collect();
+    // Option names: one pass over the store's variants. (Pages by id would each be a scan
+    // of the store on SQLite, where variants have no index on (tenant_id, id).)
     let option_names: BTreeSet<String> = {
         let mut names = BTreeSet::new();
-        let mut last = 0i64;
-        loop {
-            let rows: Vec<(i64, serde_json::Value)> = cx
-                .select::<variant::Entity>()
-                .select_only()
-                .columns([variant::Column::Id, variant::Column::Options])
-                .filter(variant::Column::Id.gt(last))
-                .order_by_asc(variant::Column::Id)
-                .limit(20_000)
-                .into_tuple()
-                .all(&cx.db)
-                .await
-                .map_err(db)?;
-            let Some((id, _)) = rows.last() else { break };
-            last = *id;
-            for (_, o) in rows {
-                if let serde_json::Value::Object(m) = o {
-                    names.extend(m.keys().cloned());
-                }
+        let mut rows = cx
+            .select::<variant::Entity>()
+            .select_only()
+            .column(variant::Column::Options)
+            .into_tuple::<serde_json::Value>()
+            .stream(&cx.db)
+            .await
+            .map_err(db)?;
+        while let Some(o) = rows.try_next().await.map_err(db)? {
+            if let serde_json::Value::Object(m) = o {
+                names.extend(m.keys().cloned());
             }
         }
         names

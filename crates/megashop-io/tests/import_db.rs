@@ -504,3 +504,35 @@ async fn products_keyed_by_a_plugins_external_ids() {
     txn.commit().await.unwrap();
     assert_eq!(count_products(&cx).await, 2);
 }
+
+/// Exports read a store's products a page at a time in id order: on SQLite each page must be
+/// a range read of `ix_product_tenant_id`, not a sort of every product of the store (which
+/// made a full export quadratic).
+#[tokio::test]
+async fn product_pages_in_id_order_read_an_index_range() {
+    use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, QueryTrait, Statement};
+    let db = TestDb::new().await;
+    let cx = store(&db, "a").await;
+    let backend = cx.db.get_database_backend();
+    let page = cx
+        .select::<product::Entity>()
+        .filter(product::Column::Id.gt(0))
+        .order_by_asc(product::Column::Id)
+        .limit(500)
+        .build(backend);
+    let plan: Vec<String> = match backend {
+        sea_orm::DatabaseBackend::Sqlite => {
+            let sql = format!("EXPLAIN QUERY PLAN {}", page.sql);
+            let rows =
+                cx.db.query_all(Statement::from_sql_and_values(backend, sql, page.values.unwrap())).await.unwrap();
+            rows.iter().map(|r| r.try_get::<String>("", "detail").unwrap()).collect()
+        }
+        _ => {
+            let sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_product_tenant_id'";
+            let rows = cx.db.query_all(Statement::from_string(backend, sql)).await.unwrap();
+            rows.iter().map(|r| r.try_get::<String>("", "indexdef").unwrap()).collect()
+        }
+    };
+    assert!(plan.iter().any(|d| d.contains("ix_product_tenant_id")), "{plan:?}");
+    assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "a page sorts the store: {plan:?}");
+}
