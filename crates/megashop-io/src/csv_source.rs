@@ -136,29 +136,11 @@ fn decoder<R: Read>(sniffed: Sniffed, inner: R) -> encoding_rs_io::DecodeReaderB
             Encoding::Utf8 | Encoding::Utf8Bom => Some(encoding_rs::UTF_8),
         })
         .bom_override(true)
+        // UTF-8 goes through as it is, BOM dropped: each record is checked once when it is
+        // read (`CsvRows::next_raw`), so a second pass here would only copy.
+        .utf8_passthru(true)
+        .strip_bom(true)
         .build(inner)
-}
-
-/// The text of a file as UTF-8 bytes: windows-1251 is decoded on the fly; UTF-8 is passed
-/// through as it is (its BOM skipped), since every cell is checked when it is read and
-/// a second pass would only copy.
-fn utf8_reader<R: Read + Send + 'static>(sniffed: Sniffed, mut inner: R) -> std::io::Result<Box<dyn Read + Send>> {
-    match sniffed.encoding {
-        Encoding::Windows1251 => Ok(Box::new(decoder(sniffed, inner))),
-        Encoding::Utf8 | Encoding::Utf8Bom => {
-            let mut head = [0u8; 3];
-            let mut got = 0;
-            while got < head.len() {
-                match inner.read(&mut head[got..])? {
-                    0 => break,
-                    n => got += n,
-                }
-            }
-            let keep = if head[..got] == [0xEF, 0xBB, 0xBF] { 0 } else { got };
-            let head = head[got - keep..got].to_vec();
-            Ok(Box::new(std::io::Cursor::new(head).chain(inner)))
-        }
-    }
 }
 
 /// Refuses empty and binary files; detects what `opts` leaves open.
@@ -231,7 +213,7 @@ impl CsvRows {
         let record_start = Arc::new(AtomicU64::new(0));
         let file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(io)?);
         let guarded = Guard { inner: file, read: raw_read.clone(), record_start: record_start.clone() };
-        let reader = utf8_reader(sniffed, guarded).map_err(io)?;
+        let reader: Box<dyn Read + Send> = Box::new(decoder(sniffed, guarded));
         let reader = csv::ReaderBuilder::new()
             .delimiter(sniffed.delimiter)
             .flexible(true)
@@ -296,7 +278,6 @@ impl RawRows for CsvRows {
                     csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|r| r.is::<RecordTooLong>()) => {
                         format!("record {} is longer than {} MiB", self.rows + 1, crate::source::MAX_RECORD_BYTES >> 20)
                     }
-                    csv::ErrorKind::Utf8 { .. } => "text is not valid in the detected encoding".to_string(),
                     _ => e.to_string(),
                 };
                 Err(Error::Malformed { path: self.path.clone(), line, reason })
